@@ -1,0 +1,1 @@
+"""Relief: shelter and relief-distribution logistics."""

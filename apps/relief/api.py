@@ -1,0 +1,123 @@
+"""The JSON API (``/api/v1/``, OpenAPI at ``/api/v1/docs``).
+
+Scanner devices and integrations send ``Authorization: Bearer <token>`` from
+``POST /api/v1/auth/token``; pages of the app itself use their session (with CSRF).
+Each domain package adds its ``router`` from ``relief.<package>.api``.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Schema
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from relief.core import services as core_services
+from relief.core.documents import DocumentError
+from relief.core.plugins import domain_modules
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        user = core_services.api_token_user(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class Session(APIKeyCookie):
+    """The logged-in desk user, with Django's CSRF check on unsafe methods."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return user
+        return None
+
+
+api = NinjaAPI(
+    title="Relief API",
+    version="1",
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    auth=[BearerToken(), Session()],
+)
+
+
+class ApiError(Schema):
+    detail: str
+
+
+@api.exception_handler(PermissionDenied)
+def _permission_denied(request, exc):
+    return api.create_response(request, {"detail": str(exc) or _("Permission denied")}, status=403)
+
+
+@api.exception_handler(DocumentError)
+def _document_error(request, exc):
+    return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
+@api.exception_handler(ValidationError)
+def _django_validation(request, exc):
+    detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()) if hasattr(
+        exc, "error_dict") else " ".join(exc.messages)
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(NinjaValidationError)
+def _body_validation(request, exc):
+    # Name each bad field by its path in the body, e.g. "lines.0.qty".
+    problems = []
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path")]
+        problems.append({"field": ".".join(loc), "message": err.get("msg", "")})
+    detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return api.create_response(request, {"detail": detail, "errors": problems}, status=422)
+
+
+class TokenIn(Schema):
+    username: str
+    password: str
+    name: str = "api"
+    days: int = 30
+
+
+class TokenOut(Schema):
+    token: str
+    expires_at: str
+
+
+@api.post("/auth/token", auth=None, response={200: TokenOut, 401: ApiError, 422: ApiError}, tags=["auth"])
+def auth_token(request, payload: TokenIn):
+    """Exchange a username and password for a bearer token."""
+    user = authenticate(request, username=payload.username, password=payload.password)
+    if user is None or not user.is_active:
+        return 401, {"detail": _("wrong username or password")}
+    try:
+        token, raw = core_services.api_token_create(user=user, name=payload.name, days=payload.days)
+    except ValueError as exc:
+        return 422, {"detail": str(exc)}
+    return 200, {"token": raw, "expires_at": token.expires_at.isoformat()}
+
+
+class MeOut(Schema):
+    username: str
+    roles: list[str]
+
+
+@api.get("/me", response=MeOut, tags=["auth"])
+def me(request):
+    from relief.core.roles import role_names
+
+    return {"username": request.user.get_username(), "roles": sorted(role_names(request.user))}
+
+
+for _module in domain_modules("api"):
+    if hasattr(_module, "router"):
+        api.add_router("/", _module.router)

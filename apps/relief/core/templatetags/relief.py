@@ -1,0 +1,23 @@
+from django import template
+from django.urls import NoReverseMatch, reverse
+
+from relief.core.plugins import domain_modules
+from relief.core.roles import ADMINISTRATOR, role_names
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def relief_work_links(context) -> list[dict]:
+    """The pages each of the user's roles works in; packages list theirs in menu.LINKS."""
+    roles = role_names(context["request"].user)
+    links = []
+    for module in domain_modules("menu"):
+        for allowed, label, url_name, description in module.LINKS:
+            if roles & set(allowed) or ADMINISTRATOR in roles:
+                try:
+                    url = reverse(url_name)
+                except NoReverseMatch:
+                    url = url_name
+                links.append({"label": label, "url": url, "description": description})
+    return links

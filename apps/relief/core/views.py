@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from relief.core import jobs
+from relief.core.models import Job
+from relief.core.roles import ADMINISTRATOR, has_role, require_role
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("admin:index")
+
+
+def _job_for(request: HttpRequest, job_id) -> Job:
+    """A job is visible to who started it, and to Administrators."""
+    job = get_object_or_404(Job, pk=job_id)
+    if job.created_by_id != request.user.pk and not has_role(request.user, ADMINISTRATOR):
+        raise PermissionDenied
+    return job
+
+
+@login_required
+def job_page(request: HttpRequest, job_id) -> HttpResponse:
+    return render(request, "core/job.html", {"job": _job_for(request, job_id)})
+
+
+@login_required
+def job_status(request: HttpRequest, job_id) -> JsonResponse:
+    job = _job_for(request, job_id)
+    return JsonResponse({
+        "id": str(job.pk), "kind": job.kind, "status": job.status, "done": job.done, "total": job.total,
+        "percent": job.percent, "message": job.message, "result": job.result,
+    })
+
+
+@login_required
+@require_POST
+def job_sample(request: HttpRequest) -> HttpResponse:
+    require_role(request.user, ADMINISTRATOR)
+    job = jobs.job_start(kind="sample", function="relief.core.jobs.sample_job", arguments={"steps": 3},
+                         user=request.user, queue="short")
+    return redirect("job", job_id=job.pk)
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness for a load balancer: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,142 @@
+"""Django settings for one Relief site, built from its site config (see relief.config)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pymysql
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from relief import config
+
+pymysql.install_as_MySQLdb()
+
+try:
+    SITE_CONFIG = config.load()
+    _DB = config.parse_db_url(SITE_CONFIG.db_url, SITE_CONFIG.site_dir)
+except config.ConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
+
+BASE_DIR = Path(__file__).resolve().parent
+RELIEF_SITE = SITE_CONFIG.site
+RELIEF_REDIS_URL = SITE_CONFIG.redis_url
+RELIEF_QUEUE_PREFIX = SITE_CONFIG.queue_prefix
+RELIEF_ORGANISATION = SITE_CONFIG.organisation
+RELIEF_DOMAIN_APPS = ["inventory", "households", "shelter", "distribution"]
+
+SECRET_KEY = SITE_CONFIG.secret_key
+DEBUG = SITE_CONFIG.debug
+ALLOWED_HOSTS = ["*"] if DEBUG else SITE_CONFIG.raw.get("allowed_hosts", ["127.0.0.1", "localhost", "[::1]"])
+if SITE_CONFIG.site and SITE_CONFIG.site not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, SITE_CONFIG.site]
+CSRF_TRUSTED_ORIGINS = SITE_CONFIG.raw.get("csrf_trusted_origins", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "simple_history",
+    "django_rq",
+    "relief.core",
+    *[f"relief.{app}" for app in RELIEF_DOMAIN_APPS],
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "relief.urls"
+WSGI_APPLICATION = "relief.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "relief.core.context_processors.relief",
+            ],
+        },
+    }
+]
+
+DATABASES = {"default": config.django_database(_DB)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if RELIEF_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": RELIEF_REDIS_URL,
+            "KEY_PREFIX": f"relief:{RELIEF_SITE or 'nosite'}:{RELIEF_QUEUE_PREFIX}",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Queue names carry the prefix so test runs and sites sharing one Redis never see each other's jobs.
+RELIEF_QUEUES = ["short", "default", "long"]
+RQ_QUEUES = {
+    f"{RELIEF_QUEUE_PREFIX}{name}": {"URL": RELIEF_REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 3600}
+    for name in RELIEF_QUEUES
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = SITE_CONFIG.language
+LANGUAGES = [("en", _("English")), ("sw", _("Kiswahili")), ("fr", _("French"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = SITE_CONFIG.time_zone
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = (SITE_CONFIG.site_dir / "static") if SITE_CONFIG.site_dir else None
+# Assets are served by the app itself, from the package: field sites have no CDN.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+MEDIA_ROOT = str(SITE_CONFIG.files_dir) if (SITE_CONFIG.site_dir or os.environ.get("RELIEF_FILES_DIR")) else ""
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
