@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
-from relief.core.models import Site, StaffProfile
+from relief.core.models import Block, Site, StaffProfile
 from relief.core.plugins import domain_modules
 from relief.core.roles import ADMINISTRATOR, DEMO_USERS, DISTRIBUTION_TEAM, REGISTRATION_OFFICER
 
@@ -29,6 +29,19 @@ def demo_sites() -> list[Site]:
     return sites
 
 
+BLOCKS_PER_CAMP = 12
+
+
+def demo_blocks(sites: list[Site]) -> None:
+    leaders = ["Mzee Ntakirutimana", "Mama Niyonzima", "Bw. Habimana", "Mama Kabura", "Bw. Mugisha",
+               "Mzee Bizimana", "Mama Uwimana", "Bw. Nshimirimana", "Mama Irakoze", "Bw. Hakizimana",
+               "Mama Ndayishimiye", "Bw. Manirakiza"]
+    for site in sites:
+        for n in range(1, BLOCKS_PER_CAMP + 1):
+            Block.objects.get_or_create(site=site, code=f"B{n:02d}",
+                                        defaults={"community_leader": leaders[n - 1]})
+
+
 def demo_users(*, password: str) -> dict[str, User]:
     users = {}
     sites = list(Site.objects.all())
@@ -49,7 +62,7 @@ def demo_users(*, password: str) -> dict[str, User]:
 
 def demo_load(*, households: int, password: str, stdout) -> None:
     with transaction.atomic():
-        demo_sites()
+        demo_blocks(demo_sites())
         demo_users(password=password)
     stdout.write("demo: sites and users ready")
     for module in domain_modules("demo"):
