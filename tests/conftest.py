@@ -35,12 +35,12 @@ def _redis_cleanup():
 @pytest.fixture
 def users(db):
     """One active user per role, plus one with no role (an outsider)."""
-    from relief.core.demo import demo_sites, demo_users
+    from relief.core.demo import demo_blocks, demo_sites, demo_users
     from relief.core.roles import sync_role_permissions
 
     # A transactional test flushes the groups the data migration made; bring them back.
     sync_role_permissions()
-    demo_sites()
+    demo_blocks(demo_sites())
     made = demo_users(password="test-pass-123")
     from django.contrib.auth.models import User
 

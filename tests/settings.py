@@ -27,3 +27,6 @@ from relief.settings import DATABASES  # noqa: E402
 DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("RELIEF_TEST_DB", "test_relief")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 RELIEF_TEST_SCRATCH = _scratch
+
+# A minimal document model for the core lifecycle tests (tables made without migrations).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.lifecycle_app"]  # noqa: F405

@@ -11,7 +11,7 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
@@ -98,12 +98,12 @@ def auth_token(request, payload: TokenIn):
     """Exchange a username and password for a bearer token."""
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None or not user.is_active:
-        return 401, {"detail": _("wrong username or password")}
+        return Status(401, {"detail": _("wrong username or password")})
     try:
         token, raw = core_services.api_token_create(user=user, name=payload.name, days=payload.days)
     except ValueError as exc:
-        return 422, {"detail": str(exc)}
-    return 200, {"token": raw, "expires_at": token.expires_at.isoformat()}
+        return Status(422, {"detail": str(exc)})
+    return Status(200, {"token": raw, "expires_at": token.expires_at.isoformat()})
 
 
 class MeOut(Schema):

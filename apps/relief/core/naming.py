@@ -1,28 +1,28 @@
 """Gap-free document numbers: ``GRN-2026-00042``.
 
-The counter row is locked and bumped inside the caller's transaction, so a number
-is taken only if the document that takes it commits: no gap, no duplicate.
+The counter row is bumped inside the caller's transaction, so a number is taken only
+if the document that takes it commits: no gap, no duplicate.
 """
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from relief.core.models import NamingSeries
 
+# One upsert takes the row's exclusive lock directly. A SELECT FOR UPDATE followed by an
+# INSERT on first use would let two racing inserts both hold shared locks on the new
+# row and deadlock on MariaDB when they upgrade them.
+_UPSERT = {
+    "mysql": "INSERT INTO {table} (name, current) VALUES (%s, 1) ON DUPLICATE KEY UPDATE current = current + 1",
+    "sqlite": "INSERT INTO {table} (name, current) VALUES (%s, 1) ON CONFLICT(name) DO UPDATE SET current = current + 1",
+}
+
 
 def naming_next(*, series: str, digits: int = 5) -> str:
-    with transaction.atomic():
-        locked = list(NamingSeries.objects.select_for_update().filter(name=series))
-        if not locked:
-            try:
-                # A concurrent first use of the series loses here and then waits on the winner's row.
-                with transaction.atomic():
-                    NamingSeries.objects.create(name=series, current=0)
-            except IntegrityError:
-                pass
-            locked = list(NamingSeries.objects.select_for_update().filter(name=series))
-        row = locked[0]
-        NamingSeries.objects.filter(pk=row.pk).update(current=F("current") + 1)
-        return f"{series}{row.current + 1:0{digits}d}"
+    table = connection.ops.quote_name(NamingSeries._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_UPSERT[connection.vendor].format(table=table), [series])
+        cursor.execute(f"SELECT current FROM {table} WHERE name = %s", [series])
+        (current,) = cursor.fetchone()
+    return f"{series}{current:0{digits}d}"
