@@ -118,7 +118,6 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = (SITE_CONFIG.site_dir / "static") if SITE_CONFIG.site_dir else None
 # Assets are served by the app itself, from the package: field sites have no CDN.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

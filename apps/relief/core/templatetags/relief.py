@@ -1,6 +1,7 @@
 from django import template
 from django.urls import NoReverseMatch, reverse
 
+from relief.core import menu
 from relief.core.plugins import domain_modules
 from relief.core.roles import ADMINISTRATOR, role_names
 
@@ -9,10 +10,10 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def relief_work_links(context) -> list[dict]:
-    """The pages each of the user's roles works in; packages list theirs in menu.LINKS."""
+    """The pages each of the user's roles works in; each package lists its own in menu.LINKS."""
     roles = role_names(context["request"].user)
     links = []
-    for module in domain_modules("menu"):
+    for module in [*domain_modules("menu"), menu]:
         for allowed, label, url_name, description in module.LINKS:
             if roles & set(allowed) or ADMINISTRATOR in roles:
                 try:
