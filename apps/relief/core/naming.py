@@ -15,7 +15,9 @@ from relief.core.models import NamingSeries
 # row and deadlock on MariaDB when they upgrade them.
 _UPSERT = {
     "mysql": "INSERT INTO {table} (name, current) VALUES (%s, 1) ON DUPLICATE KEY UPDATE current = current + 1",
-    "sqlite": "INSERT INTO {table} (name, current) VALUES (%s, 1) ON CONFLICT(name) DO UPDATE SET current = current + 1",
+    "sqlite": (
+        "INSERT INTO {table} (name, current) VALUES (%s, 1) ON CONFLICT(name) DO UPDATE SET current = current + 1"
+    ),
 }
 
 
