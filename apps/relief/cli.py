@@ -125,10 +125,12 @@ def new_site(name: str, *, db_url: str, redis_url: str | None, admin_password: s
         from relief.core.setup import administrator_create
 
         administrator_create(username="admin", password=password)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(site_dir, ignore_errors=True)
         if created_db:
             _mysql_execute(db, f"DROP DATABASE IF EXISTS `{db.name}`")
+        if isinstance(exc, Exception) and not isinstance(exc, CLIError | config.ConfigError):
+            raise CLIError(f"could not create site '{name}' ({type(exc).__name__}: {exc}); nothing was kept") from exc
         raise
     return password
 
