@@ -1,0 +1,163 @@
+"""Reads for pages, API and reports. Balances now come from bins; balances in the past from the ledger."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections import defaultdict
+
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from relief.inventory.models import Bin, Grant, Item, MovementKind, StockLedgerEntry, Warehouse
+
+
+def stock_available(*, warehouse: Warehouse, item: Item) -> int:
+    """On hand − reserved of an item at a warehouse, over all its lots."""
+    total = Bin.objects.filter(warehouse=warehouse, item=item).aggregate(
+        available=Coalesce(Sum(F("on_hand") - F("reserved")), 0))
+    return int(total["available"])
+
+
+def reserved_for(*, warehouse: Warehouse, item: Item, reference: str) -> int:
+    from relief.inventory.models import Reservation
+
+    total = Reservation.objects.filter(bin__warehouse=warehouse, bin__item=item, reference=reference).aggregate(
+        qty=Coalesce(Sum("qty"), 0))
+    return int(total["qty"])
+
+
+def warehouse_stock_summary(
+    *, warehouse: Warehouse, item: Item | None = None, category: str | None = None
+) -> list[dict]:
+    """Per item at one warehouse: on hand, reserved, available and in transit towards it."""
+    transit = Q(warehouse__parent=warehouse, warehouse__kind=Warehouse.Kind.TRANSIT)
+    bins = Bin.objects.filter(Q(warehouse=warehouse) | transit)
+    if item is not None:
+        bins = bins.filter(item=item)
+    if category:
+        bins = bins.filter(item__category=category)
+    here = Q(warehouse=warehouse)
+    rows = (
+        bins.values("item_id", "item__code", "item__name", "item__uom", "item__category")
+        .annotate(
+            on_hand=Coalesce(Sum("on_hand", filter=here), 0),
+            reserved=Coalesce(Sum("reserved", filter=here), 0),
+            in_transit=Coalesce(Sum("on_hand", filter=~here), 0),
+        )
+        .filter(Q(on_hand__gt=0) | Q(in_transit__gt=0) | Q(reserved__gt=0))
+        .order_by("item__code")
+    )
+    return [
+        {"item_id": r["item_id"], "item": r["item__code"], "name": r["item__name"], "uom": r["item__uom"],
+         "category": r["item__category"], "on_hand": r["on_hand"], "reserved": r["reserved"],
+         "available": r["on_hand"] - r["reserved"], "in_transit": r["in_transit"]}
+        for r in rows
+    ]
+
+
+def stock_rows(*, warehouses: QuerySet[Warehouse], item: Item | None = None) -> QuerySet[Bin]:
+    """Bins with stock (per lot) in the given warehouses, for the API."""
+    bins = Bin.objects.filter(warehouse__in=warehouses).filter(Q(on_hand__gt=0) | Q(reserved__gt=0))
+    if item is not None:
+        bins = bins.filter(item=item)
+    return bins.select_related("item", "warehouse", "lot").order_by("warehouse__code", "item__code", "lot__code")
+
+
+def stock_balance_as_of(*, warehouse: Warehouse, date: datetime.date, item: Item | None = None) -> dict:
+    """{(item id, lot id): quantity} at the end of ``date``, summed from the ledger."""
+    rows = StockLedgerEntry.objects.filter(warehouse=warehouse, posting_date__lte=date)
+    if item is not None:
+        rows = rows.filter(item=item)
+    return {
+        (r["item_id"], r["lot_id"]): r["qty"]
+        for r in rows.values("item_id", "lot_id").annotate(qty=Sum("qty")).order_by() if r["qty"]
+    }
+
+
+@dataclasses.dataclass
+class CardRow:
+    date: datetime.date
+    voucher_no: str
+    voucher_type: str
+    lot: str
+    kind: str
+    reason: str
+    qty_in: int
+    qty_out: int
+    balance: int
+
+
+def stock_card(*, warehouse: Warehouse, item: Item, start: datetime.date | None = None,
+               end: datetime.date | None = None) -> dict:
+    """The bin card: opening balance, every movement with its running balance, closing balance."""
+    end = end or timezone.localdate()
+    start = start or (end - datetime.timedelta(days=90))
+    ledger = StockLedgerEntry.objects.filter(warehouse=warehouse, item=item)
+    opening = ledger.filter(posting_date__lt=start).aggregate(q=Coalesce(Sum("qty"), 0))["q"]
+    balance = opening
+    rows = []
+    for r in (ledger.filter(posting_date__gte=start, posting_date__lte=end)
+              .order_by("posting_date", "posted_at", "pk")
+              .values("posting_date", "voucher_no", "voucher_type", "lot__code", "kind", "reason", "qty",
+                      "is_reversal")):
+        balance += r["qty"]
+        rows.append(CardRow(
+            date=r["posting_date"], voucher_no=r["voucher_no"], voucher_type=r["voucher_type"], lot=r["lot__code"],
+            kind=r["kind"], reason=("↺ " if r["is_reversal"] else "") + r["reason"],
+            qty_in=max(r["qty"], 0), qty_out=max(-r["qty"], 0), balance=balance,
+        ))
+    return {"warehouse": warehouse, "item": item, "start": start, "end": end, "opening": opening, "rows": rows,
+            "closing": balance}
+
+
+def expiring_lots(*, warehouses: QuerySet[Warehouse], days: int) -> QuerySet[Bin]:
+    """Lots on hand that expire within ``days`` (or have expired), soonest first."""
+    limit = timezone.localdate() + datetime.timedelta(days=days)
+    return (Bin.objects.filter(warehouse__in=warehouses, on_hand__gt=0, lot__expiry__lte=limit)
+            .select_related("item", "warehouse", "lot", "lot__grant__donor")
+            .order_by("lot__expiry", "item__code", "warehouse__code"))
+
+
+DONOR_COLUMNS = ("opening", "received", "issued", "lost", "adjusted", "kitting", "closing")
+
+
+def donor_report(*, grant: Grant, start: datetime.date | None = None, end: datetime.date | None = None) -> dict:
+    """Per item of a grant: opening, received, issued, lost, count adjustments, kitting, closing.
+
+    Transfers move stock between the grant's own warehouses and add up to zero, so they are not a column;
+    closing = opening + received − issued − lost + adjusted + kitting, by construction of the ledger.
+    """
+    end = end or timezone.localdate()
+    start = start or grant.start or datetime.date(2000, 1, 1)
+    ledger = StockLedgerEntry.objects.filter(lot__grant=grant, posting_date__lte=end)
+    in_period = Q(posting_date__gte=start)
+
+    def total(kind: str | None = None, sign: int = 1):
+        condition = in_period & Q(kind=kind) if kind else in_period
+        return Coalesce(Sum(Case(When(condition, then=F("qty") * sign), default=Value(0),
+                                 output_field=IntegerField())), 0)
+
+    rows = (
+        ledger.values("item_id", "item__code", "item__name", "item__uom")
+        .annotate(
+            opening=Coalesce(Sum("qty", filter=~in_period), 0),
+            received=total(MovementKind.RECEIPT),
+            issued=total(MovementKind.ISSUE, -1),
+            lost=total(MovementKind.LOSS, -1),
+            adjusted=total(MovementKind.ADJUSTMENT),
+            kitting=total(MovementKind.KITTING),
+            transferred=total(MovementKind.TRANSFER),
+        )
+        .order_by("item__code")
+    )
+    lines = []
+    totals: dict[str, int] = defaultdict(int)
+    for r in rows:
+        r["closing"] = (r["opening"] + r["received"] - r["issued"] - r["lost"] + r["adjusted"] + r["kitting"]
+                        + r["transferred"])
+        lines.append(r)
+        for column in DONOR_COLUMNS:
+            totals[column] += r[column]
+    return {"grant": grant, "start": start, "end": end, "rows": lines, "totals": dict(totals)}
