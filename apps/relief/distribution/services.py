@@ -1,0 +1,799 @@
+"""Every change in distribution: cycles and their entitlements, events, cards, redemptions, offline sync.
+
+Lock order, whatever the action: event row (shared) → entitlement rows (by pk) → inventory bins
+(taken inside ``relief.inventory.services``). Two redemptions of one household meet on the
+entitlement rows and are served one after the other; the unique entitlement of a redemption
+line is the database's last word.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from relief.core.db import lock_rows, retry_on_deadlock
+from relief.core.documents import DocStatus, DocumentError
+from relief.core.naming import naming_next
+from relief.distribution import cardtoken
+from relief.distribution.models import (
+    Card,
+    CardPrint,
+    CardStatus,
+    Collector,
+    CycleGeneration,
+    DistributionCycle,
+    DistributionEvent,
+    Entitlement,
+    EntitlementStatus,
+    EventItem,
+    EventStatus,
+    Redemption,
+    RedemptionLine,
+    RedemptionLot,
+    ShortReason,
+    Source,
+    SyncIssue,
+)
+from relief.households.models import AlternateCollector, Household, HouseholdStatus
+from relief.households.selectors import household_identity
+from relief.inventory import services as inventory
+from relief.inventory.models import Item, Warehouse
+
+VOUCHER_REDEMPTION = "redemption"
+VOUCHER_EVENT_LOSS = "distribution_loss"
+
+VERDICTS = ("entitled", "already_collected", "not_entitled", "revoked", "invalid", "wrong_event")
+
+
+# --- cycles and entitlements -----------------------------------------------------------------------------
+
+
+@dataclass
+class GenerationPlan:
+    """What generating the cycle now would change; ``digest`` pins it for the commit."""
+
+    add: list[tuple[int, int, int, int]] = field(default_factory=list)  # household, item, site, qty
+    change: list[tuple[int, int, int]] = field(default_factory=list)  # entitlement, site, qty
+    reopen: list[tuple[int, int, int]] = field(default_factory=list)  # entitlement, site, qty
+    cancel: list[int] = field(default_factory=list)  # entitlement
+    by_item: dict[int, dict[str, int]] = field(default_factory=dict)  # item → {"add": n, ...} quantities
+    digest: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.add or self.change or self.reopen or self.cancel)
+
+    def summary(self) -> dict[str, int]:
+        return {"add": len(self.add), "change": len(self.change), "reopen": len(self.reopen),
+                "cancel": len(self.cancel)}
+
+
+def _wanted(cycle: DistributionCycle) -> dict[tuple[int, int], tuple[int, int]]:
+    """(household, item) → (site, qty) for every eligible active household, from the rules alone."""
+    rules = list(cycle.rules.all().order_by("pk"))
+    site_ids = list(cycle.cycle_sites.values_list("site_id", flat=True))
+    wanted: dict[tuple[int, int], tuple[int, int]] = {}
+    households = (Household.objects.filter(site_id__in=site_ids, status=HouseholdStatus.ACTIVE, size__gt=0)
+                  .values_list("pk", "site_id", "size", "female_headed", "child_headed", "older_person_headed")
+                  .order_by("pk"))
+    for pk, site_id, size, female, child, older in households.iterator(chunk_size=5000):
+        flags = {"female_headed": female, "child_headed": child, "older_person_headed": older}
+        for rule in rules:
+            if not rule.applies_to(size=size, site_id=site_id, flags=flags):
+                continue
+            qty = rule.quantity_for(size)
+            if qty > 0:
+                _site, before = wanted.get((pk, rule.item_id), (site_id, 0))
+                wanted[(pk, rule.item_id)] = (site_id, before + qty)
+    return wanted
+
+
+def cycle_generation_plan(*, cycle: DistributionCycle) -> GenerationPlan:
+    """Compare what the rules give today with the entitlements the cycle holds. Collected ones never change."""
+    wanted = _wanted(cycle)
+    plan = GenerationPlan()
+    by_item: dict[int, dict[str, int]] = defaultdict(lambda: {"add": 0, "change": 0, "reopen": 0, "cancel": 0})
+    existing = Entitlement.objects.filter(cycle=cycle).values_list("pk", "household_id", "item_id", "site_id", "qty",
+                                                                   "status").order_by("pk")
+    seen = set()
+    for pk, household_id, item_id, site_id, qty, status in existing.iterator(chunk_size=5000):
+        key = (household_id, item_id)
+        seen.add(key)
+        if status == EntitlementStatus.REDEEMED:
+            continue
+        target = wanted.get(key)
+        if target is None:
+            if status == EntitlementStatus.OPEN:
+                plan.cancel.append(pk)
+                by_item[item_id]["cancel"] -= qty
+        elif status == EntitlementStatus.CANCELLED:
+            plan.reopen.append((pk, *target))
+            by_item[item_id]["reopen"] += target[1]
+        elif target != (site_id, qty):
+            plan.change.append((pk, *target))
+            by_item[item_id]["change"] += target[1] - qty
+    for (household_id, item_id), (site_id, qty) in sorted(wanted.items()):
+        if (household_id, item_id) not in seen:
+            plan.add.append((household_id, item_id, site_id, qty))
+            by_item[item_id]["add"] += qty
+    plan.by_item = dict(by_item)
+    plan.digest = hashlib.sha256(json.dumps([plan.add, plan.change, plan.reopen, plan.cancel]).encode()).hexdigest()
+    return plan
+
+
+def _reserve_up_to(*, warehouse: Warehouse, item: Item, reference: str, qty: int, user) -> int:
+    """Reserve ``qty``, or as much as the point holds; returns what is reserved.
+
+    Stock often reaches the distribution point after the cycle is generated; opening the event
+    reserves again, so a shortfall here is reported, not refused.
+    """
+    try:
+        inventory.reservation_set(warehouse=warehouse, item=item, reference=reference, qty=qty, user=user)
+        return qty
+    except inventory.InsufficientStock as short:
+        held = qty - short.requested
+        inventory.reservation_set(warehouse=warehouse, item=item, reference=reference, qty=held + short.available,
+                                  user=user)
+        return held + short.available
+
+
+def _reservations_sync(*, cycle: DistributionCycle, user, site_ids: list[int] | None = None,
+                       release: bool = False) -> dict[str, int]:
+    """Make each site's reservation equal to its open entitlements (or 0); returns the shortfall per item code."""
+    short: dict[str, int] = defaultdict(int)
+    cycle_sites = cycle.cycle_sites.select_related("site", "warehouse")
+    if site_ids is not None:
+        cycle_sites = cycle_sites.filter(site_id__in=site_ids)
+    item_ids = set(cycle.rules.values_list("item_id", flat=True)) | set(
+        Entitlement.objects.filter(cycle=cycle).values_list("item_id", flat=True).distinct())
+    items = Item.objects.in_bulk(item_ids)
+    for cs in cycle_sites:
+        totals = dict(Entitlement.objects.filter(cycle=cycle, site_id=cs.site_id, status=EntitlementStatus.OPEN)
+                      .values_list("item_id").annotate(total=Sum("qty")).values_list("item_id", "total"))
+        for item_id in sorted(items):
+            need = 0 if release else totals.get(item_id, 0) or 0
+            got = _reserve_up_to(warehouse=cs.warehouse, item=items[item_id],
+                                 reference=cycle.reservation_reference(cs.site.code), qty=need, user=user)
+            if got < need:
+                short[items[item_id].code] += need - got
+    return dict(short)
+
+
+def _apply_plan(*, cycle: DistributionCycle, plan: GenerationPlan, user) -> CycleGeneration:
+    now = timezone.now()
+    Entitlement.objects.bulk_create(
+        [Entitlement(cycle=cycle, household_id=h, item_id=i, site_id=s, qty=q, updated_at=now)
+         for h, i, s, q in plan.add], batch_size=2000)
+    for rows, status in ((plan.change, EntitlementStatus.OPEN), (plan.reopen, EntitlementStatus.OPEN)):
+        changed = [Entitlement(pk=pk, site_id=s, qty=q, status=status, updated_at=now) for pk, s, q in rows]
+        Entitlement.objects.bulk_update(changed, ["site_id", "qty", "status", "updated_at"], batch_size=2000)
+    for start in range(0, len(plan.cancel), 5000):
+        Entitlement.objects.filter(pk__in=plan.cancel[start:start + 5000], status=EntitlementStatus.OPEN).update(
+            status=EntitlementStatus.CANCELLED, updated_at=now)
+    summary = plan.summary()
+    return CycleGeneration.objects.create(
+        cycle=cycle, by=user, digest=plan.digest, added=summary["add"], changed=summary["change"],
+        cancelled=summary["cancel"], reopened=summary["reopen"])
+
+
+def _validate_cycle(cycle: DistributionCycle) -> None:
+    errors = {}
+    if not cycle.cycle_sites.exists():
+        errors["sites"] = _("add at least one site and its distribution point")
+    if not cycle.rules.exists():
+        errors["rules"] = _("add at least one entitlement rule")
+    for cs in cycle.cycle_sites.select_related("warehouse", "site"):
+        if cs.warehouse.kind != Warehouse.Kind.DISTRIBUTION_POINT or cs.warehouse.site_id != cs.site_id:
+            errors["sites"] = _("%(warehouse)s is not a distribution point of %(site)s") % {
+                "warehouse": cs.warehouse.code, "site": cs.site.code}
+    if errors:
+        raise ValidationError(errors)
+
+
+def cycle_first_generation(*, cycle: DistributionCycle, user) -> CycleGeneration:
+    """Run by submitting the cycle (inside document_submit's transaction)."""
+    _validate_cycle(cycle)
+    generation = _apply_plan(cycle=cycle, plan=cycle_generation_plan(cycle=cycle), user=user)
+    _reservations_sync(cycle=cycle, user=user)
+    return generation
+
+
+@retry_on_deadlock
+def cycle_generate(*, cycle: DistributionCycle, user, digest: str) -> CycleGeneration:
+    """Re-generate after registry changes: apply exactly the plan the user saw (``digest``), or refuse."""
+    with transaction.atomic():
+        cycle = lock_rows(DistributionCycle.objects.filter(pk=cycle.pk))[0]
+        if cycle.status != DocStatus.SUBMITTED:
+            raise DocumentError(_("%(number)s is %(status)s; only a submitted cycle is re-generated")
+                                % {"number": cycle.number, "status": cycle.status})
+        plan = cycle_generation_plan(cycle=cycle)
+        if plan.digest != digest:
+            raise ValidationError({"digest": _("the registry changed since the difference was shown; "
+                                               "look at the new difference and confirm again")})
+        generation = _apply_plan(cycle=cycle, plan=plan, user=user)
+        if cycle.events.filter(status__in=[EventStatus.PLANNED, EventStatus.OPEN]).exists() or not plan.is_empty:
+            _reservations_sync(cycle=cycle, user=user)
+        return generation
+
+
+def cycle_withdraw(*, cycle: DistributionCycle, user) -> None:
+    """Cancelling a cycle: refused once anything was handed out; else entitlements cancelled, stock released."""
+    if Entitlement.objects.filter(cycle=cycle, status=EntitlementStatus.REDEEMED).exists():
+        raise DocumentError(_("%(number)s has collections recorded and cannot be cancelled") % {
+            "number": cycle.number})
+    if cycle.events.filter(status=EventStatus.OPEN).exists():
+        raise DocumentError(_("close the open events of %(number)s first") % {"number": cycle.number})
+    Entitlement.objects.filter(cycle=cycle, status=EntitlementStatus.OPEN).update(
+        status=EntitlementStatus.CANCELLED, updated_at=timezone.now())
+    _reservations_sync(cycle=cycle, user=user, release=True)
+
+
+# --- events ------------------------------------------------------------------------------------------------
+
+
+def event_create(*, cycle: DistributionCycle, site, name: str, date: date, lanes: int, user,
+                 team=()) -> DistributionEvent:
+    errors = {}
+    if cycle.status != DocStatus.SUBMITTED:
+        errors["cycle"] = _("the cycle must be submitted (its entitlements generated)")
+    cycle_site = cycle.cycle_sites.select_related("warehouse").filter(site=site).first()
+    if cycle_site is None:
+        errors["site"] = _("the cycle does not serve this site")
+    if not 1 <= lanes <= 50:
+        errors["lanes"] = _("give 1 to 50 lanes")
+    if not name.strip():
+        errors["name"] = _("give the event a name")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        event = DistributionEvent(
+            number=naming_next(series=f"EV-{date.year}-", digits=4), name=name.strip()[:100], cycle=cycle, site=site,
+            distribution_point=cycle_site.warehouse, date=date, lanes=lanes)
+        event._history_user = user
+        event.save()
+        event.team.set(team)
+        return event
+
+
+@retry_on_deadlock
+def event_open(*, event: DistributionEvent, user) -> dict[str, int]:
+    """Open for scanning: reserve the site's open entitlements at the point; returns any shortfall by item."""
+    with transaction.atomic():
+        event = lock_rows(DistributionEvent.objects.filter(pk=event.pk))[0]
+        if event.status != EventStatus.PLANNED:
+            raise DocumentError(_("%(number)s is %(status)s; only a planned event is opened")
+                                % {"number": event.number, "status": event.get_status_display()})
+        planned = dict(Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id)
+                       .exclude(status=EntitlementStatus.CANCELLED)
+                       .values_list("item_id").annotate(total=Sum("qty")).values_list("item_id", "total"))
+        EventItem.objects.bulk_create([EventItem(event=event, item_id=i, planned=q)
+                                       for i, q in sorted(planned.items())])
+        short = _reservations_sync(cycle=event.cycle, user=user, site_ids=[event.site_id])
+        event.status, event.opened_at = EventStatus.OPEN, timezone.now()
+        event._history_user = user
+        event.save(update_fields=["status", "opened_at"])
+        return short
+
+
+@dataclass(frozen=True)
+class CloseOutCount:
+    item: str  # item code
+    moved_in: int
+    returned: int
+    lost: int
+    note: str = ""
+
+
+def _handed_out(event_id: int) -> dict[int, int]:
+    return dict(RedemptionLine.objects.filter(redemption__event_id=event_id).values_list("item_id")
+                .annotate(total=Sum("qty_handed")).values_list("item_id", "total"))
+
+
+@retry_on_deadlock
+def event_close(*, event: DistributionEvent, counts: list[CloseOutCount], user) -> DistributionEvent:
+    """Reconcile each item — moved to the point = handed out + returned + lost — and close; refuse any gap.
+
+    Losses are written off at the point; what is left of the cycle's reservation there is released,
+    since the no-shows' goods go back with the returns (a later event reserves again).
+    """
+    with transaction.atomic():
+        event = lock_rows(DistributionEvent.objects.filter(pk=event.pk))[0]
+        if event.status != EventStatus.OPEN:
+            raise DocumentError(_("%(number)s is not open") % {"number": event.number})
+        handed = _handed_out(event.pk)
+        rows = {row.item_id: row for row in event.items.select_related("item")}
+        codes = {row.item.code: row for row in rows.values()}
+        for item_id in handed.keys() - rows.keys():
+            rows[item_id] = EventItem(event=event, item_id=item_id)
+            codes[Item.objects.get(pk=item_id).code] = rows[item_id]
+        errors: dict[str, str] = {}
+        given = {}
+        for count in counts:
+            row = codes.get(count.item)
+            if row is None:
+                errors[count.item] = _("not an item of this event")
+            elif min(count.moved_in, count.returned, count.lost) < 0:
+                errors[count.item] = _("quantities cannot be negative")
+            else:
+                given[count.item] = count
+        for code, row in sorted(codes.items()):
+            count = given.get(code)
+            if count is None:
+                if code not in errors:
+                    errors[code] = _("give the quantity moved to the point, returned and lost")
+                continue
+            row.handed_out = handed.get(row.item_id, 0)
+            row.moved_in, row.returned, row.lost, row.note = count.moved_in, count.returned, count.lost, count.note
+            if row.difference:
+                errors[code] = _("moved to the point %(moved)d ≠ handed out %(handed)d + returned %(returned)d "
+                                 "+ lost %(lost)d: %(diff)+d unexplained") % {
+                    "moved": row.moved_in, "handed": row.handed_out, "returned": row.returned, "lost": row.lost,
+                    "diff": row.difference}
+            elif row.lost and not row.note.strip():
+                errors[code] = _("explain the loss")
+        if errors:
+            raise ValidationError(errors)
+        for row in rows.values():
+            row.save()
+        _reservations_sync(cycle=event.cycle, user=user, site_ids=[event.site_id], release=True)
+        losses = [(row.item, row.lost) for row in rows.values() if row.lost]
+        if losses:
+            inventory.stock_issue_for_voucher(warehouse=event.distribution_point, lines=losses,
+                                              voucher_type=VOUCHER_EVENT_LOSS, voucher_no=event.number, user=user)
+        event.status, event.closed_at, event.closed_by = EventStatus.CLOSED, timezone.now(), user
+        event._history_user = user
+        event.save(update_fields=["status", "closed_at", "closed_by"])
+        return event
+
+
+# --- cards -------------------------------------------------------------------------------------------------
+
+
+def _new_card(*, household: Household, generation: int, user, issued_on: date | None = None) -> Card:
+    issued_on = issued_on or timezone.localdate()
+    serial = naming_next(series=f"{household.site.code}-", digits=7)
+    code = cardtoken.encode(cardtoken.CardClaims(
+        serial=serial, generation=generation, household=household.number, issued=issued_on, site=household.site.code))
+    card = Card(household=household, serial=serial, generation=generation, issued_on=issued_on,
+                key_id=cardtoken.decode(code).kid.hex(), code=code)
+    card._history_user = user
+    card.save()
+    return card
+
+
+@retry_on_deadlock
+def cards_issue(*, households: list[Household], user) -> list[Card]:
+    """A first card for each active household that has no active card; returns the new cards."""
+    with transaction.atomic():
+        ids = [h.pk for h in households]
+        have = set(Card.objects.filter(household_id__in=ids, status=CardStatus.ACTIVE).values_list("household_id",
+                                                                                                    flat=True))
+        last = dict(Card.objects.filter(household_id__in=ids).values_list("household_id")
+                    .annotate(g=Max("generation")).values_list("household_id", "g"))
+        made = []
+        for household in sorted(households, key=lambda h: h.pk):
+            if household.pk in have or household.status != HouseholdStatus.ACTIVE:
+                continue
+            made.append(_new_card(household=household, generation=last.get(household.pk, 0) + 1, user=user))
+        return made
+
+
+REPLACE_REASONS = {CardStatus.LOST, CardStatus.DAMAGED, CardStatus.REPLACED}
+
+
+@retry_on_deadlock
+def card_replace(*, card: Card, reason: str, user, note: str = "") -> Card:
+    """A new card (next generation) for the household; the old serial never verifies again."""
+    if reason not in REPLACE_REASONS:
+        raise ValidationError({"reason": _("choose lost, damaged or replaced")})
+    with transaction.atomic():
+        card = lock_rows(Card.objects.filter(pk=card.pk))[0]
+        if card.status != CardStatus.ACTIVE:
+            raise ValidationError({"card": _("card %(serial)s is already %(status)s") % {
+                "serial": card.serial, "status": card.get_status_display()}})
+        household = Household.objects.select_related("site").get(pk=card.household_id)
+        if household.status != HouseholdStatus.ACTIVE:
+            raise ValidationError({"household": _("the household is not active")})
+        _end_card(card=card, status=reason, note=note, user=user)
+        new = _new_card(household=household, generation=card.generation + 1, user=user)
+        card.replaced_by = new
+        card.save(update_fields=["replaced_by"])
+        return new
+
+
+def _end_card(*, card: Card, status: str, note: str, user) -> None:
+    card.status, card.status_reason, card.status_changed_at = status, note[:200], timezone.now()
+    card._history_user = user
+    card.save(update_fields=["status", "status_reason", "status_changed_at"])
+
+
+@retry_on_deadlock
+def card_revoke(*, card: Card, user, note: str = "") -> Card:
+    with transaction.atomic():
+        card = lock_rows(Card.objects.filter(pk=card.pk))[0]
+        if card.status == CardStatus.ACTIVE:
+            _end_card(card=card, status=CardStatus.REVOKED, note=note, user=user)
+        return card
+
+
+def card_prints_record(*, cards: list[Card], batch: str, user) -> None:
+    CardPrint.objects.bulk_create([CardPrint(card=c, batch=batch[:40], printed_by=user) for c in cards],
+                                  batch_size=2000)
+
+
+def on_household_merged(sender, *, survivor: Household, merged: Household, user=None, **kwargs) -> None:
+    """Inside the merge: the merged household's card is revoked (its token names the old number) and its
+    open entitlements cancelled; re-generating gives the survivor what its new size entitles it to."""
+    for card in lock_rows(Card.objects.filter(household=merged, status=CardStatus.ACTIVE)):
+        _end_card(card=card, status=CardStatus.REVOKED, note=f"merged into {survivor.number}", user=user)
+    Entitlement.objects.filter(household=merged, status=EntitlementStatus.OPEN).update(
+        status=EntitlementStatus.CANCELLED, updated_at=timezone.now())
+
+
+# --- verify and redeem ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScanResult:
+    verdict: str
+    message: str
+    household: dict | None = None
+    entitlements: list[dict] = field(default_factory=list)
+    collectors: list[dict] = field(default_factory=list)
+    collected: dict | None = None
+    reason: str = ""
+    redemption: dict | None = None
+    # True when a retried client_id found its first answer.
+    replayed: bool = False
+    card_serial: str = ""
+    household_id: int | None = None
+
+    def as_dict(self) -> dict:
+        out = {"verdict": self.verdict, "message": self.message, "household": self.household,
+               "entitlements": self.entitlements}
+        if self.verdict == "invalid":
+            out["reason"] = self.reason
+        if self.collectors:
+            out["collectors"] = self.collectors
+        if self.collected is not None:
+            out["collected"] = self.collected
+        if self.redemption is not None:
+            out["redemption"] = self.redemption
+        return out
+
+
+INVALID_MESSAGES = {
+    "unreadable": _("Not a Relief card code."),
+    "malformed": _("The code is damaged or not in the card format."),
+    "bad_signature": _("Forged or altered card: the signature does not match."),
+    "unknown_key": _("Card signed by an unknown key."),
+    "oversized": _("The code is far too long to be a card."),
+    "unknown_card": _("This card is not in the register."),
+}
+
+
+def _invalid(reason: str) -> ScanResult:
+    return ScanResult(verdict="invalid", reason=reason, message=str(INVALID_MESSAGES[reason]))
+
+
+def _card_for(code: str) -> tuple[Card | None, ScanResult | None]:
+    try:
+        token = cardtoken.decode(code)
+    except cardtoken.CardTokenInvalid as exc:
+        return None, _invalid(exc.reason)
+    card = (Card.objects.select_related("household__site", "household__block")
+            .filter(serial=token.claims.serial).first())
+    if card is None or card.generation != token.claims.generation or card.household.number != token.claims.household:
+        return None, _invalid("unknown_card")
+    if card.status != CardStatus.ACTIVE:
+        return card, ScanResult(verdict="revoked", card_serial=card.serial, message=_(
+            "Card %(serial)s is %(status)s and no longer valid.") % {
+            "serial": card.serial, "status": card.get_status_display()})
+    return card, None
+
+
+def _identity(household: Household) -> dict:
+    household = Household.objects.select_related("site", "block").prefetch_related("members").get(pk=household.pk)
+    return household_identity(household)
+
+
+def _collected_info(entitlements: list[Entitlement]) -> dict | None:
+    line = (RedemptionLine.objects.select_related("redemption__event__distribution_point")
+            .filter(entitlement__in=[e.pk for e in entitlements]).order_by("redemption__scanned_at").first())
+    if line is None:
+        return None
+    r = line.redemption
+    return {"at": r.scanned_at.isoformat(), "event": r.event.number, "where": r.event.distribution_point.name,
+            "lane": r.lane, "redemption": r.pk}
+
+
+def _judge(*, card: Card, event: DistributionEvent, entitlements: list[Entitlement]) -> ScanResult:
+    base = {"card_serial": card.serial, "household_id": card.household_id}
+    if event.status != EventStatus.OPEN:
+        return ScanResult(verdict="wrong_event", message=_("Event %(number)s is not open for scanning.")
+                          % {"number": event.number}, **base)
+    live = [e for e in entitlements if e.status != EntitlementStatus.CANCELLED]
+    if not live:
+        return ScanResult(verdict="not_entitled", household=_identity(card.household), **base,
+                          message=_("Nothing to collect for this household in %(cycle)s.")
+                          % {"cycle": event.cycle.name})
+    if all(e.site_id != event.site_id for e in live):
+        return ScanResult(verdict="wrong_event", household=_identity(card.household), **base,
+                          message=_("This household collects at another site's distribution."))
+    open_ = [e for e in live if e.status == EntitlementStatus.OPEN and e.site_id == event.site_id]
+    if not open_:
+        collected = _collected_info(live)
+        when = timezone.localtime(datetime.fromisoformat(collected["at"])) if collected else None
+        return ScanResult(verdict="already_collected", household=_identity(card.household), collected=collected,
+                          **base, message=_("Already collected on %(when)s at %(where)s, lane %(lane)s.") % {
+                              "when": f"{when:%d %b %H:%M}" if when else "?",
+                              "where": collected["where"] if collected else "?",
+                              "lane": collected["lane"] if collected else "?"})
+    collectors = [{"id": c.pk, "name": c.name, "relationship": c.relationship}
+                  for c in AlternateCollector.objects.filter(household_id=card.household_id, active=True)
+                  .order_by("pk")]
+    return ScanResult(
+        verdict="entitled", household=_identity(card.household), collectors=collectors, **base,
+        entitlements=[{"item": e.item.code, "name": e.item.name, "qty": e.qty} for e in open_],
+        message=_("Entitled: hand over the items listed."))
+
+
+def _entitlements(event: DistributionEvent, card: Card, *, lock: bool) -> list[Entitlement]:
+    qs = Entitlement.objects.filter(cycle_id=event.cycle_id, household_id=card.household_id)
+    if lock:
+        rows = lock_rows(qs)
+        items = Item.objects.in_bulk({e.item_id for e in rows})
+        for e in rows:
+            e.item = items[e.item_id]
+        return rows
+    return list(qs.select_related("item").order_by("pk"))
+
+
+def scan_verify(*, code: str, event: DistributionEvent) -> ScanResult:
+    """What the household may collect at this event, or why not. Reads only."""
+    card, refused = _card_for(code)
+    if refused is not None:
+        return refused
+    return _judge(card=card, event=event, entitlements=_entitlements(event, card, lock=False))
+
+
+def _redemption_dict(redemption: Redemption) -> dict:
+    lines = list(redemption.lines.select_related("item").order_by("pk"))
+    return {
+        "id": redemption.pk, "client_id": redemption.client_id, "event": redemption.event_id,
+        "household": Household.objects.filter(pk=redemption.household_id).values_list("number", flat=True).first(),
+        "card": redemption.card.serial, "lane": redemption.lane, "collector": redemption.collector,
+        "alternate_collector": redemption.alternate_collector_id, "scanned_at": redemption.scanned_at.isoformat(),
+        "recorded_at": redemption.recorded_at.isoformat(), "source": redemption.source,
+        "partial": redemption.is_partial,
+        "lines": [{"item": ln.item.code, "name": ln.item.name, "entitled": ln.qty_entitled, "qty": ln.qty_handed,
+                   "reason": ln.short_reason} for ln in lines],
+    }
+
+
+def _first_answer(client_id: str) -> ScanResult | None:
+    redemption = Redemption.objects.select_related("card").filter(client_id=client_id).first()
+    if redemption is None:
+        return None
+    return ScanResult(verdict="redeemed", message=_("Recorded."), redemption=_redemption_dict(redemption),
+                      replayed=True, card_serial=redemption.card.serial, household_id=redemption.household_id)
+
+
+@dataclass(frozen=True)
+class HandOverLine:
+    item: str
+    qty: int
+    reason: str = ""
+
+
+def _clean_lines(open_: list[Entitlement], lines: list[HandOverLine] | None) -> list[tuple[Entitlement, int, str]]:
+    by_code = {e.item.code: e for e in open_}
+    given: dict[str, HandOverLine] = {}
+    errors = {}
+    for n, line in enumerate(lines or ()):
+        if line.item not in by_code:
+            errors[f"lines.{n}.item"] = _("%(item)s is not an item this household may collect") % {"item": line.item}
+        elif line.item in given:
+            errors[f"lines.{n}.item"] = _("%(item)s is given twice") % {"item": line.item}
+        elif not 0 <= line.qty <= by_code[line.item].qty:
+            errors[f"lines.{n}.qty"] = _("give 0 to %(max)d") % {"max": by_code[line.item].qty}
+        elif line.qty < by_code[line.item].qty and line.reason not in ShortReason.values:
+            errors[f"lines.{n}.reason"] = _("say why less is handed over: %(reasons)s") % {
+                "reasons": ", ".join(ShortReason.values)}
+        else:
+            given[line.item] = line
+    if errors:
+        raise ValidationError(errors)
+    out = []
+    for e in open_:
+        line = given.get(e.item.code)
+        qty = e.qty if line is None else line.qty
+        out.append((e, qty, "" if qty == e.qty else line.reason))
+    return out
+
+
+def _share_lock_event(event_id: int) -> DistributionEvent:
+    """Read the event under a shared lock: redemptions run side by side, closing the event waits for them."""
+    if connection.vendor == "mysql":
+        event = DistributionEvent.objects.raw(
+            "SELECT * FROM distribution_distributionevent WHERE id = %s LOCK IN SHARE MODE", [event_id])[0]
+    else:
+        event = DistributionEvent.objects.get(pk=event_id)
+    return event
+
+
+@retry_on_deadlock
+def redemption_record(
+    *,
+    code: str,
+    event: DistributionEvent,
+    client_id: str,
+    user,
+    lane: int = 1,
+    collector: str = Collector.HEAD,
+    alternate_collector_id: int | None = None,
+    lines: list[HandOverLine] | None = None,
+    scanned_at: datetime | None = None,
+    source: str = Source.ONLINE,
+) -> ScanResult:
+    """Record a hand-over and issue its stock, all in one transaction; verdict ``redeemed`` or why not.
+
+    Idempotent by ``client_id``: a retry gets the first answer and nothing more is handed over.
+    """
+    errors = {}
+    if not client_id or len(client_id) > 64:
+        errors["client_id"] = _("give a client id of 1 to 64 characters")
+    if not 1 <= lane <= event.lanes:
+        errors["lane"] = _("this event has lanes 1 to %(lanes)d") % {"lanes": event.lanes}
+    if collector not in Collector.values:
+        errors["collector"] = _("head or alternate")
+    elif (collector == Collector.ALTERNATE) != (alternate_collector_id is not None):
+        errors["collector"] = _("name the alternate collector (and only for collector 'alternate')")
+    if errors:
+        raise ValidationError(errors)
+    first = _first_answer(client_id)
+    if first is not None:
+        return first
+    card, refused = _card_for(code)
+    if refused is not None:
+        return refused
+    with transaction.atomic():
+        event = _share_lock_event(event.pk)
+        entitlements = _entitlements(event, card, lock=True)
+        # A retry of the same client_id that waited on our locks sees the first one's commit here.
+        first = _first_answer(client_id)
+        if first is not None:
+            return first
+        result = _judge(card=card, event=event, entitlements=entitlements)
+        if result.verdict != "entitled":
+            return result
+        if alternate_collector_id is not None and not AlternateCollector.objects.filter(
+                pk=alternate_collector_id, household_id=card.household_id, active=True).exists():
+            raise ValidationError({"collector": _("not a registered alternate collector of this household")})
+        open_ = [e for e in entitlements if e.status == EntitlementStatus.OPEN and e.site_id == event.site_id]
+        handed = _clean_lines(open_, lines)
+        try:
+            with transaction.atomic():
+                redemption = Redemption.objects.create(
+                    event=event, household_id=card.household_id, card=card, client_id=client_id, lane=lane, user=user,
+                    collector=collector, alternate_collector_id=alternate_collector_id,
+                    scanned_at=scanned_at or timezone.now(), source=source,
+                    is_partial=any(qty < e.qty for e, qty, _r in handed))
+        except IntegrityError:
+            # The same client_id on another card, recorded a moment ago: the first answer stands.
+            first = _first_answer(client_id)
+            if first is None:
+                raise
+            return first
+        made = RedemptionLine.objects.bulk_create([
+            RedemptionLine(redemption=redemption, entitlement=e, item=e.item, qty_entitled=e.qty, qty_handed=qty,
+                           short_reason=reason) for e, qty, reason in handed])
+        Entitlement.objects.filter(pk__in=[e.pk for e, _q, _r in handed]).update(
+            status=EntitlementStatus.REDEEMED, updated_at=timezone.now())
+        reference = event.cycle.reservation_reference(event.site.code)
+        picked = inventory.stock_issue_for_voucher(
+            warehouse=event.distribution_point, lines=[(e.item, qty) for e, qty, _r in handed if qty],
+            voucher_type=VOUCHER_REDEMPTION, voucher_no=redemption.voucher_no, user=user,
+            reservation_reference=reference)
+        line_of = {ln.item_id: ln for ln in made}
+        RedemptionLot.objects.bulk_create([RedemptionLot(line=line_of[lot.item_id], lot=lot, qty=qty)
+                                           for lot, qty in picked])
+        return ScanResult(verdict="redeemed", message=_("Recorded: hand over the items."),
+                          redemption=_redemption_dict(redemption), household=result.household,
+                          card_serial=card.serial, household_id=card.household_id)
+
+
+# --- offline sync ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfflineScan:
+    client_id: str
+    code: str
+    scanned_at: datetime
+    lane: int = 1
+    collector: str = Collector.HEAD
+    alternate_collector_id: int | None = None
+    lines: tuple[HandOverLine, ...] | None = None
+
+
+def _known(client_id: str) -> dict | None:
+    redemption = Redemption.objects.filter(client_id=client_id).values("pk", "event_id").first()
+    if redemption is not None:
+        return {"status": "duplicate", "redemption": redemption["pk"]}
+    issue = SyncIssue.objects.filter(client_id=client_id).values("kind", "reason").first()
+    if issue is not None:
+        return {"status": "duplicate", "was": issue["kind"], "reason": issue["reason"]}
+    return None
+
+
+def _sync_issue(*, event, scan: OfflineScan, kind: str, reason: str, result: ScanResult | None, user) -> dict:
+    standing = (result.collected or {}).get("redemption") if result else None
+    try:
+        with transaction.atomic():
+            SyncIssue.objects.create(
+                event=event, client_id=scan.client_id, kind=kind, reason=reason[:40],
+                card_serial=result.card_serial if result else "", household_id=result.household_id if result else None,
+                standing_id=standing, lane=scan.lane, scanned_at=scan.scanned_at, synced_by=user)
+    except IntegrityError:
+        return _known(scan.client_id) or {"status": "duplicate"}
+    out = {"status": kind, "reason": reason}
+    if standing:
+        out["standing"] = result.collected
+    return out
+
+
+def event_sync(*, event: DistributionEvent, scans: list[OfflineScan], user) -> list[dict]:
+    """Take an offline scanner's queue: each scan accepted, duplicate, conflict or rejected, in its own
+    transaction. Within a batch the earliest scan of an entitlement is recorded first, so it stands."""
+    results: dict[int, dict] = {}
+    order = sorted(range(len(scans)), key=lambda n: (scans[n].scanned_at, n))
+    for n in order:
+        scan = scans[n]
+        known = _known(scan.client_id)
+        if known is not None:
+            results[n] = {"client_id": scan.client_id, **known}
+            continue
+        try:
+            result = redemption_record(
+                code=scan.code, event=event, client_id=scan.client_id, user=user, lane=scan.lane,
+                collector=scan.collector, alternate_collector_id=scan.alternate_collector_id,
+                lines=list(scan.lines) if scan.lines is not None else None, scanned_at=scan.scanned_at,
+                source=Source.OFFLINE)
+        except (ValidationError, DocumentError) as exc:
+            detail = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            results[n] = {"client_id": scan.client_id, **_sync_issue(
+                event=event, scan=scan, kind=SyncIssue.Kind.REJECTED, reason=detail, result=None, user=user)}
+            continue
+        if result.verdict == "redeemed":
+            status = "duplicate" if result.replayed else "accepted"
+            results[n] = {"client_id": scan.client_id, "status": status, "redemption": result.redemption["id"]}
+        elif result.verdict == "already_collected":
+            results[n] = {"client_id": scan.client_id, **_sync_issue(
+                event=event, scan=scan, kind=SyncIssue.Kind.CONFLICT, reason="already_collected", result=result,
+                user=user)}
+        else:
+            reason = result.verdict if result.verdict != "invalid" else f"invalid:{result.reason}"
+            results[n] = {"client_id": scan.client_id, **_sync_issue(
+                event=event, scan=scan, kind=SyncIssue.Kind.REJECTED, reason=reason, result=result, user=user)}
+    return [results[n] for n in range(len(scans))]
+
+
+def sync_issue_resolve(*, issue: SyncIssue, user, resolution: str) -> SyncIssue:
+    if not resolution.strip():
+        raise ValidationError({"resolution": _("say what was done")})
+    with transaction.atomic():
+        issue = lock_rows(SyncIssue.objects.filter(pk=issue.pk))[0]
+        issue.resolution, issue.resolved_by, issue.resolved_at = resolution.strip()[:200], user, timezone.now()
+        issue._history_user = user
+        issue.save(update_fields=["resolution", "resolved_by", "resolved_at"])
+        return issue
