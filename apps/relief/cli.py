@@ -3,6 +3,7 @@
     relief new-site NAME [--db-url URL|sqlite] [--redis-url URL] [--admin-password PW]
     relief use NAME
     relief start [--port N] [--households N]
+    relief --site NEW restore ARCHIVE [--db-url URL]
     relief [--site NAME] <command> [args...]   (any Django management command, and
                                                 serve, worker, scheduler, demo, check, rotate-key)
 
@@ -17,6 +18,7 @@ import os
 import secrets
 import shutil
 import sys
+from pathlib import Path
 
 from relief import config
 
@@ -201,7 +203,38 @@ def _cmd_start(argv: list[str]) -> int:
     return 0
 
 
-BENCH_COMMANDS = {"new-site": _cmd_new_site, "use": _cmd_use, "start": _cmd_start}
+def _cmd_restore(argv: list[str]) -> int:
+    """Restore a backup archive into a new site."""
+    from relief.core.backup import BackupError, backup_restore
+
+    parser = argparse.ArgumentParser(prog="relief --site NEW restore")
+    parser.add_argument("archive", type=Path)
+    parser.add_argument("--site", required=True, help="the new site to create from the archive")
+    parser.add_argument("--db-url", default=None,
+                        help="database for the new site (default: the archived server, a database named after it)")
+    args = parser.parse_args(argv)
+    if not config.SITE_NAME_RE.match(args.site):
+        raise CLIError(f"site name {args.site!r}: use lowercase letters, digits, dots and dashes")
+
+    def create(db: config.DatabaseURL) -> None:
+        if _mysql_database_exists(db):
+            raise CLIError(f"database '{db.name}' already exists on {db.host}:{db.port}; give --db-url")
+        _mysql_execute(db, f"CREATE DATABASE `{db.name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+
+    def drop(db: config.DatabaseURL) -> None:
+        _mysql_execute(db, f"DROP DATABASE IF EXISTS `{db.name}`")
+
+    try:
+        site_dir = backup_restore(archive=args.archive, site=args.site, db_url=args.db_url,
+                                  mysql_create=create, mysql_drop=drop)
+    except BackupError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"restored {args.archive.name} into site '{args.site}' ({site_dir}); "
+          f"verify with: relief --site {args.site} check")
+    return 0
+
+
+BENCH_COMMANDS = {"new-site": _cmd_new_site, "use": _cmd_use, "start": _cmd_start, "restore": _cmd_restore}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         if argv[0] in BENCH_COMMANDS:
-            if site and argv[0] == "start":
+            if site and argv[0] in {"start", "restore"}:
                 argv = [argv[0], "--site", site, *argv[1:]]
             return BENCH_COMMANDS[argv[0]](argv[1:])
         return _run_django(site, argv)

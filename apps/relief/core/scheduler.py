@@ -11,13 +11,14 @@ import time
 
 from django.core.cache import cache
 
+from relief.core import schedule
 from relief.core.jobs import job_start
 from relief.core.plugins import domain_modules
 
 
 def periodic_tasks() -> list[tuple[str, int, str, str]]:
     tasks: list[tuple[str, int, str, str]] = []
-    for module in domain_modules("schedule"):
+    for module in [schedule, *domain_modules("schedule")]:
         tasks.extend(getattr(module, "PERIODIC", []))
     return tasks
 

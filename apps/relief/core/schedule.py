@@ -1,0 +1,3 @@
+PERIODIC = [
+    ("daily-backup", 86400, "relief.core.backup.backup_scheduled", "long"),
+]
