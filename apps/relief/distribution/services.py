@@ -501,6 +501,11 @@ def _card_for(code: str) -> tuple[Card | None, ScanResult | None]:
     return card, None
 
 
+def initials(name: str) -> str:
+    """The team checks a collector against their document; the scan shows no more than initials."""
+    return "".join(f"{word[0].upper()}." for word in name.split()[:3])
+
+
 def _identity(household: Household) -> dict:
     household = Household.objects.select_related("site", "block").prefetch_related("members").get(pk=household.pk)
     return household_identity(household)
@@ -538,7 +543,7 @@ def _judge(*, card: Card, event: DistributionEvent, entitlements: list[Entitleme
                               "when": f"{when:%d %b %H:%M}" if when else "?",
                               "where": collected["where"] if collected else "?",
                               "lane": collected["lane"] if collected else "?"})
-    collectors = [{"id": c.pk, "name": c.name, "relationship": c.relationship}
+    collectors = [{"id": c.pk, "initials": initials(c.name), "relationship": c.relationship}
                   for c in AlternateCollector.objects.filter(household_id=card.household_id, active=True)
                   .order_by("pk")]
     return ScanResult(

@@ -1,0 +1,75 @@
+"""Who may do what in distribution.
+
+* Scanning (verify, redeem, manifest, sync): Distribution Team at their sites' events, Administrators.
+  A bearer token limited to an event scans for that event only.
+* Cards (issue, replace, revoke, print): Registration Officers in their sites, Administrators.
+* Events and reports: also Logistics Managers and Auditors, read-only.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from relief.core.models import StaffProfile
+from relief.core.roles import (
+    ADMINISTRATOR,
+    AUDITOR,
+    DISTRIBUTION_TEAM,
+    LOGISTICS_MANAGER,
+    REGISTRATION_OFFICER,
+    has_role,
+    require_role,
+)
+from relief.distribution.models import DistributionEvent
+
+SCAN_ROLES = (ADMINISTRATOR, DISTRIBUTION_TEAM)
+CARD_ROLES = (ADMINISTRATOR, REGISTRATION_OFFICER)
+READ_ROLES = (ADMINISTRATOR, DISTRIBUTION_TEAM, LOGISTICS_MANAGER, AUDITOR)
+CYCLE_ROLES = (ADMINISTRATOR, LOGISTICS_MANAGER)
+
+
+def site_ids_for(user) -> set[int] | None:
+    """Sites the user works in; None means every site."""
+    if has_role(user, ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER):
+        return None
+    profile = StaffProfile.objects.filter(user=user).first()
+    return set(profile.sites.values_list("pk", flat=True)) if profile else set()
+
+
+def require_site(user, site_id: int) -> None:
+    allowed = site_ids_for(user)
+    if allowed is not None and site_id not in allowed:
+        raise PermissionDenied(_("You do not work at this site."))
+
+
+def events_for(user):
+    require_role(user, *READ_ROLES)
+    qs = DistributionEvent.objects.select_related("cycle", "site", "distribution_point")
+    allowed = site_ids_for(user)
+    if allowed is not None:
+        qs = qs.filter(site_id__in=allowed)
+    token = getattr(user, "relief_api_token", None)
+    if token is not None and token.event_id is not None:
+        qs = qs.filter(pk=token.event_id)
+    return qs
+
+
+def event_for(user, event_id, *, scan: bool = False) -> DistributionEvent:
+    """The event, if the user may see it (and scan for it, with ``scan``); else PermissionDenied or 404."""
+    require_role(user, *(SCAN_ROLES if scan else READ_ROLES))
+    try:
+        event = DistributionEvent.objects.select_related("cycle", "site", "distribution_point").get(pk=int(event_id))
+    except (DistributionEvent.DoesNotExist, TypeError, ValueError):
+        raise Http404(_("No such event.")) from None
+    require_site(user, event.site_id)
+    token = getattr(user, "relief_api_token", None)
+    if token is not None and token.event_id is not None and token.event_id != event.pk:
+        raise PermissionDenied(_("This device's token is limited to another event."))
+    return event
+
+
+def require_cards(user) -> set[int] | None:
+    require_role(user, *CARD_ROLES)
+    return site_ids_for(user)

@@ -1,0 +1,142 @@
+"""Scanner API: events, verify, redeem, offline manifest and sync (``/api/v1/``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema, Status
+
+from relief.distribution import access, selectors, services
+from relief.distribution.models import Collector, EventStatus
+
+router = Router(tags=["distribution"])
+
+CODE_MAX = 4096  # far above a real token (≈200): the token parser says "oversized" with a clear verdict
+
+
+class EventOut(Schema):
+    id: int
+    name: str
+    cycle: str = Field(description="The cycle's number, as `relief print-cards --cycle` takes it")
+    date: str
+    site: str
+    distribution_point: str
+
+
+@router.get("/events", response=list[EventOut], summary="Distribution events the caller may see")
+def events(request, status: EventStatus | None = None):
+    qs = access.events_for(request.user)
+    if status:
+        qs = qs.filter(status=status)
+    return [selectors.event_summary(e) for e in qs.order_by("-date", "number")[:200]]
+
+
+class ScanIn(Schema):
+    code: str = Field(max_length=CODE_MAX, description="The text read from the card's QR code")
+    event: int
+
+
+class LineIn(Schema):
+    item: str = Field(max_length=30)
+    qty: int = Field(ge=0, le=100000)
+    reason: str = Field("", max_length=20, description="Why less than entitled: out_of_stock, declined, damaged, other")
+
+
+class RedeemIn(ScanIn):
+    client_id: str = Field(min_length=1, max_length=64, description="Made by the scanner; a retry sends the same")
+    collector: str | int | None = Field(None, description="'head' (default) or an alternate collector's id")
+    lane: int = Field(1, ge=1, le=50)
+    lines: list[LineIn] | None = Field(None, max_length=50, description="Only for a partial hand-over")
+
+
+class ScanOut(Schema):
+    verdict: str = Field(description=" | ".join(services.VERDICTS) + " | redeemed")
+    message: str
+    household: dict | None = None
+    entitlements: list[dict] = []
+    reason: str | None = None
+    collectors: list[dict] | None = None
+    collected: dict | None = None
+    redemption: dict | None = None
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+@router.post("/scan/verify", response={200: ScanOut}, summary="What this card may collect at this event")
+def scan_verify(request, payload: ScanIn):
+    event = access.event_for(request.user, payload.event, scan=True)
+    return Status(200, services.scan_verify(code=payload.code, event=event).as_dict())
+
+
+def _collector(value) -> tuple[str, int | None]:
+    if value in (None, "", Collector.HEAD):
+        return Collector.HEAD, None
+    try:
+        return Collector.ALTERNATE, int(value)
+    except (TypeError, ValueError):
+        raise ValidationError({"collector": _("'head' or the id of a registered alternate collector")}) from None
+
+
+def _lines(lines: list[LineIn] | None) -> list[services.HandOverLine] | None:
+    if lines is None:
+        return None
+    return [services.HandOverLine(item=ln.item, qty=ln.qty, reason=ln.reason) for ln in lines]
+
+
+@router.post("/scan/redeem", response={201: ScanOut, 409: ScanOut, 422: ScanOut | ErrorOut},
+             summary="Record the hand-over and issue the stock")
+def scan_redeem(request, payload: RedeemIn):
+    """201 redeemed; 409 already_collected; 422 any other verdict or a bad body. The same ``client_id`` again
+    returns the first answer and hands over nothing more."""
+    event = access.event_for(request.user, payload.event, scan=True)
+    collector, alternate = _collector(payload.collector)
+    result = services.redemption_record(
+        code=payload.code, event=event, client_id=payload.client_id, user=request.user, lane=payload.lane,
+        collector=collector, alternate_collector_id=alternate, lines=_lines(payload.lines))
+    status = {"redeemed": 201, "already_collected": 409}.get(result.verdict, 422)
+    return Status(status, result.as_dict())
+
+
+@router.get("/events/{event_id}/manifest", summary="Everything a scanner needs to work offline")
+def manifest(request, event_id: int):
+    event = access.event_for(request.user, event_id, scan=True)
+    return selectors.event_manifest(event)
+
+
+class OfflineIn(Schema):
+    client_id: str = Field(min_length=1, max_length=64)
+    code: str = Field(max_length=CODE_MAX)
+    scanned_at: datetime
+    lane: int = Field(1, ge=1, le=50)
+    collector: str | int | None = None
+    lines: list[LineIn] | None = Field(None, max_length=50)
+
+
+class SyncIn(Schema):
+    redemptions: list[OfflineIn] = Field(max_length=2000)
+
+
+class SyncOut(Schema):
+    results: list[dict] = Field(description="Per redemption, in order: accepted, duplicate, conflict or rejected")
+
+
+@router.post("/events/{event_id}/sync", response=SyncOut, summary="Upload an offline scanner's queue")
+def sync(request, event_id: int, payload: SyncIn):
+    event = access.event_for(request.user, event_id, scan=True)
+    scans = []
+    for n, r in enumerate(payload.redemptions):
+        try:
+            collector, alternate = _collector(r.collector)
+        except ValidationError:
+            raise ValidationError({f"redemptions.{n}.collector": _("'head' or an alternate collector's id")}) \
+                from None
+        at = r.scanned_at if timezone.is_aware(r.scanned_at) else timezone.make_aware(r.scanned_at)
+        scans.append(services.OfflineScan(client_id=r.client_id, code=r.code, scanned_at=at, lane=r.lane,
+                                          collector=collector, alternate_collector_id=alternate,
+                                          lines=tuple(_lines(r.lines)) if r.lines is not None else None))
+    return {"results": services.event_sync(event=event, scans=scans, user=request.user)}

@@ -1,0 +1,13 @@
+from relief.core.roles import DISTRIBUTION_TEAM, LOGISTICS_MANAGER, REGISTRATION_OFFICER
+
+GRANTS = {
+    LOGISTICS_MANAGER: [
+        "distribution.*_distributioncycle", "distribution.*_cyclesite", "distribution.*_entitlementrule",
+        "distribution.view_*", "distribution.*_distributionevent", "distribution.*_eventitem",
+    ],
+    DISTRIBUTION_TEAM: [
+        "distribution.view_distributionevent", "distribution.view_eventitem", "distribution.view_redemption",
+        "distribution.view_redemptionline", "distribution.view_syncissue", "distribution.change_syncissue",
+    ],
+    REGISTRATION_OFFICER: ["distribution.view_card", "distribution.change_card", "distribution.view_cardprint"],
+}

@@ -1,0 +1,194 @@
+"""Reads for the scanning station, the API and reports."""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+
+from django.conf import settings
+from django.db.models import Count, Prefetch, Sum
+from django.db.models.functions import ExtractHour
+from django.utils import timezone
+
+from relief.core import signing
+from relief.distribution.models import (
+    Card,
+    CardStatus,
+    DistributionEvent,
+    Entitlement,
+    EntitlementStatus,
+    Redemption,
+    RedemptionLine,
+    RedemptionLot,
+    SyncIssue,
+)
+from relief.distribution.services import initials
+from relief.households.models import AlternateCollector, Household, Member
+from relief.households.selectors import household_identity
+
+MANIFEST_VERSION = 1
+
+
+def event_summary(event: DistributionEvent) -> dict:
+    return {"id": event.pk, "name": event.name, "number": event.number, "cycle": event.cycle.number,
+            "date": event.date.isoformat(), "site": event.site.code,
+            "distribution_point": event.distribution_point.code, "status": event.status, "lanes": event.lanes}
+
+
+def event_manifest(event: DistributionEvent) -> dict:
+    """What a scanner needs to work offline: keys, revoked serials, entitlements by card serial, what is collected.
+
+    Personal data is limited to what the team checks at the table (size, block, initials).
+    """
+    ents: dict[int, list] = defaultdict(list)
+    rows = (Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id)
+            .exclude(status=EntitlementStatus.CANCELLED)
+            .values_list("household_id", "item__code", "qty", "status", "pk").order_by("pk"))
+    redeemed_ids = []
+    for household_id, item, qty, status, pk in rows.iterator(chunk_size=10000):
+        ents[household_id].append((item, qty, status, pk))
+        if status == EntitlementStatus.REDEEMED:
+            redeemed_ids.append(pk)
+    collected: dict[int, dict] = {}
+    for chunk in range(0, len(redeemed_ids), 5000):
+        lines = RedemptionLine.objects.filter(entitlement_id__in=redeemed_ids[chunk:chunk + 5000])
+        for household_id, at, lane in lines.values_list("redemption__household_id", "redemption__scanned_at",
+                                                        "redemption__lane"):
+            collected.setdefault(household_id, {"at": at.isoformat(), "lane": lane})
+    households = (Household.objects.filter(pk__in=list(ents)).select_related("site", "block")
+                  .prefetch_related(Prefetch("members", queryset=Member.objects.filter(is_head=True, active=True))))
+    identity = {h.pk: household_identity(h) for h in households.iterator(chunk_size=2000)}
+    collectors: dict[int, list] = defaultdict(list)
+    for pk, household_id, name, relationship in (AlternateCollector.objects.filter(
+            household_id__in=list(ents), active=True).values_list("pk", "household_id", "name", "relationship")):
+        collectors[household_id].append({"id": pk, "initials": initials(name), "relationship": relationship})
+    cards = {}
+    for serial, generation, household_id in (Card.objects.filter(household_id__in=list(ents), status=CardStatus.ACTIVE)
+                                             .values_list("serial", "generation", "household_id")):
+        who = identity.get(household_id)
+        if who is None:
+            continue
+        entry = {"h": who["number"], "g": generation, "s": who["size"], "b": who["block"],
+                 "i": who["head_initials"],
+                 "e": [[item, qty] for item, qty, status, _pk in ents[household_id]
+                       if status == EntitlementStatus.OPEN]}
+        if household_id in collected:
+            entry["c"] = collected[household_id]
+        if collectors.get(household_id):
+            entry["a"] = collectors[household_id]
+        cards[serial] = entry
+    revoked = list(Card.objects.filter(household__site_id=event.site_id).exclude(status=CardStatus.ACTIVE)
+                   .values_list("serial", flat=True).order_by("serial"))
+    return {
+        "version": MANIFEST_VERSION,
+        "event": event_summary(event),
+        "generated_at": timezone.now().isoformat(),
+        "keys": {kid.hex(): base64.b64encode(raw).decode() for kid, raw in signing.public_keys().items()},
+        "items": dict(Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id)
+                      .values_list("item__code", "item__name").distinct()),
+        "revoked": revoked,
+        "cards": cards,
+    }
+
+
+def event_progress(event: DistributionEvent) -> dict:
+    """Households served / expected, by block and by hour; items handed out vs planned; donors through lots."""
+    live = Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id).exclude(
+        status=EntitlementStatus.CANCELLED)
+    expected = live.values("household_id").distinct().count()
+    redemptions = Redemption.objects.filter(event=event)
+    served = redemptions.values("household_id").distinct().count()
+    people_served = Household.objects.filter(pk__in=redemptions.values("household_id")).aggregate(n=Sum("size"))["n"]
+    by_block_expected = dict(live.values("household__block__code").annotate(n=Count("household_id", distinct=True))
+                             .values_list("household__block__code", "n"))
+    by_block_served = dict(redemptions.values("household__block__code")
+                           .annotate(n=Count("household_id", distinct=True)).values_list("household__block__code", "n"))
+    tz = timezone.get_current_timezone()
+    by_hour = dict(redemptions.annotate(h=ExtractHour("scanned_at", tzinfo=tz)).values("h")
+                   .annotate(n=Count("pk")).values_list("h", "n"))
+    planned = dict(live.values("item__code").annotate(q=Sum("qty")).values_list("item__code", "q"))
+    handed = dict(RedemptionLine.objects.filter(redemption__event=event).values("item__code")
+                  .annotate(q=Sum("qty_handed")).values_list("item__code", "q"))
+    names = dict(live.values_list("item__code", "item__name").distinct())
+    donors = list(RedemptionLot.objects.filter(line__redemption__event=event)
+                  .values("lot__grant__donor__code", "lot__grant__code", "lot__item__code")
+                  .annotate(q=Sum("qty")).order_by("lot__grant__donor__code", "lot__item__code"))
+    return {
+        "event": event,
+        "expected": expected,
+        "served": served,
+        "people_served": people_served or 0,
+        "percent": round(100 * served / expected) if expected else 0,
+        "blocks": [{"block": b or "—", "expected": n, "served": by_block_served.get(b, 0)}
+                   for b, n in sorted(by_block_expected.items(), key=lambda kv: kv[0] or "")],
+        "hours": [{"hour": h, "served": by_hour[h]} for h in sorted(by_hour)],
+        "items": [{"item": code, "name": names.get(code, code), "planned": planned[code],
+                   "handed_out": handed.get(code, 0)} for code in sorted(planned)],
+        "donors": [{"donor": d["lot__grant__donor__code"] or "—", "grant": d["lot__grant__code"] or "—",
+                    "item": d["lot__item__code"], "qty": d["q"]} for d in donors],
+        "conflicts": SyncIssue.objects.filter(event=event).order_by("resolved_at", "-scanned_at"),
+        "no_shows": expected - served,
+    }
+
+
+def event_no_shows(event: DistributionEvent) -> list[dict]:
+    """Households with open entitlements at this event's site: number, block, size (no names)."""
+    open_hh = (Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id,
+                                          status=EntitlementStatus.OPEN).values("household_id"))
+    return list(Household.objects.filter(pk__in=open_hh).order_by("block__code", "number")
+                .values("number", "block__code", "size"))
+
+
+HXL_HEADERS = [
+    ("Organisation", "#org"), ("Region", "#adm1+name"), ("Camp", "#loc+camp+name"), ("Item", "#item+name"),
+    ("Households reached", "#reached+hh"), ("Individuals reached", "#reached+ind"), ("Date", "#date"),
+]
+
+
+def event_export_rows(event: DistributionEvent) -> list[list]:
+    """One row per item handed out at the event (4W style), under a header and an HXL hashtag row."""
+    rows = []
+    per_item = (RedemptionLine.objects.filter(redemption__event=event, qty_handed__gt=0)
+                .values("item__name").annotate(hh=Count("redemption__household_id", distinct=True))
+                .order_by("item__name"))
+    for row in per_item:
+        people = Household.objects.filter(
+            pk__in=Redemption.objects.filter(event=event, lines__item__name=row["item__name"],
+                                             lines__qty_handed__gt=0).values("household_id")
+        ).aggregate(n=Sum("size"))["n"] or 0
+        rows.append([settings.RELIEF_ORGANISATION, event.site.region, event.site.name, row["item__name"], row["hh"],
+                     people, event.date.isoformat()])
+    return rows
+
+
+def card_filter(*, cycle_number: str | None = None, households: list[str] | None = None,
+                site_code: str | None = None, site_ids: set[int] | None = None):
+    """Households whose cards to print; each filter narrows."""
+    qs = Household.objects.filter(status="active")
+    if cycle_number:
+        qs = qs.filter(pk__in=Entitlement.objects.filter(cycle__number=cycle_number)
+                       .exclude(status=EntitlementStatus.CANCELLED).values("household_id"))
+    if households:
+        qs = qs.filter(number__in=households)
+    if site_code:
+        qs = qs.filter(site__code=site_code)
+    if site_ids is not None:
+        qs = qs.filter(site_id__in=site_ids)
+    return qs.select_related("site", "block").order_by("site__code", "block__code", "number")
+
+
+def household_card_sections(household: Household) -> list[dict]:
+    """For the household page: its cards and its collections."""
+    cards = list(Card.objects.filter(household=household).order_by("-generation")
+                 .values_list("serial", "generation", "status", "issued_on"))
+    collections = list(Redemption.objects.filter(household=household).select_related("event")
+                       .order_by("-scanned_at")[:20])
+    rows = [[serial, f"#{generation}", status, issued.isoformat()] for serial, generation, status, issued in cards]
+    rows += [[r.event.number, r.scanned_at.strftime("%Y-%m-%d %H:%M"), f"lane {r.lane}",
+              "partial" if r.is_partial else "full"] for r in collections]
+    return [{"title": "Cards and collections", "rows": rows}] if rows else []
+
+
+def open_issue_count(event: DistributionEvent) -> int:
+    return SyncIssue.objects.filter(event=event, resolved_at__isnull=True).count()
+
