@@ -386,6 +386,9 @@ class Waybill(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     receipt_remarks = models.TextField(_("receipt remarks"), blank=True)
+    receipts = models.PositiveSmallIntegerField(
+        _("receipts posted"), default=0, editable=False, help_text=_("Counts receipts, including cancelled ones")
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -394,6 +397,11 @@ class Waybill(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def receipt_voucher(self) -> str:
+        """The ledger voucher of the current receipt; a cancelled receipt keeps its own."""
+        return f"{self.number}/R{self.receipts}"
 
 
 class WaybillLine(models.Model):

@@ -42,17 +42,17 @@ def warehouse_stock_summary(
     rows = (
         bins.values("item_id", "item__code", "item__name", "item__uom", "item__category")
         .annotate(
-            on_hand=Coalesce(Sum("on_hand", filter=here), 0),
-            reserved=Coalesce(Sum("reserved", filter=here), 0),
+            here_on_hand=Coalesce(Sum("on_hand", filter=here), 0),
+            here_reserved=Coalesce(Sum("reserved", filter=here), 0),
             in_transit=Coalesce(Sum("on_hand", filter=~here), 0),
         )
-        .filter(Q(on_hand__gt=0) | Q(in_transit__gt=0) | Q(reserved__gt=0))
+        .filter(Q(here_on_hand__gt=0) | Q(in_transit__gt=0))
         .order_by("item__code")
     )
     return [
         {"item_id": r["item_id"], "item": r["item__code"], "name": r["item__name"], "uom": r["item__uom"],
-         "category": r["item__category"], "on_hand": r["on_hand"], "reserved": r["reserved"],
-         "available": r["on_hand"] - r["reserved"], "in_transit": r["in_transit"]}
+         "category": r["item__category"], "on_hand": r["here_on_hand"], "reserved": r["here_reserved"],
+         "available": r["here_on_hand"] - r["here_reserved"], "in_transit": r["in_transit"]}
         for r in rows
     ]
 

@@ -720,13 +720,32 @@ def waybill_receive(*, waybill: Waybill, lines: list[ReceivedLine], user, remark
                                   reason=_("damaged in transit: %(why)s") % {"why": got.remarks}, **base))
             line.qty_received, line.qty_short, line.qty_damaged = got.received, got.short, got.damaged
             line.remarks = got.remarks[:200]
-        stock_post(moves=moves, voucher_type=VOUCHER_WAYBILL_RECEIPT, voucher_no=waybill.number, user=user)
+        waybill.receipts += 1
+        stock_post(moves=moves, voucher_type=VOUCHER_WAYBILL_RECEIPT, voucher_no=waybill.receipt_voucher, user=user)
         WaybillLine.objects.bulk_update(list(stored.values()), ["qty_received", "qty_short", "qty_damaged",
                                                                 "remarks"])
         waybill.status = Waybill.Status.RECEIVED
         waybill.received_at = timezone.now()
         waybill.received_by = user
         waybill.receipt_remarks = remarks
+        waybill.save(update_fields=["status", "received_at", "received_by", "receipt_remarks", "receipts"])
+        return waybill
+
+
+@retry_on_deadlock
+def waybill_receipt_cancel(*, waybill: Waybill, user, reason: str) -> Waybill:
+    """Undo a receipt entered wrongly: its rows are reversed and the goods are in transit again."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("say why the receipt is cancelled")})
+    with transaction.atomic():
+        waybill = Waybill.objects.select_for_update().get(pk=waybill.pk)
+        if waybill.status != Waybill.Status.RECEIVED:
+            raise DocumentError(_("%(number)s has not been received") % {"number": waybill.number})
+        stock_reverse_voucher(voucher_type=VOUCHER_WAYBILL_RECEIPT, voucher_no=waybill.receipt_voucher, user=user)
+        waybill.lines.update(qty_received=None, qty_short=None, qty_damaged=None)
+        waybill.status = Waybill.Status.IN_TRANSIT
+        waybill.received_at, waybill.received_by = None, None
+        waybill.receipt_remarks = _("receipt %(n)d cancelled: %(why)s") % {"n": waybill.receipts, "why": reason}
         waybill.save(update_fields=["status", "received_at", "received_by", "receipt_remarks"])
         return waybill
 
