@@ -10,6 +10,8 @@ from datetime import date
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from relief.core.models import Site
 from relief.core.plugins import domain_modules
@@ -123,22 +125,23 @@ def registry_summary(*, site_ids: set[int] | None = None, today: date | None = N
 
 # The export's header and HXL hashtag rows, in column order.
 SUMMARY_COLUMNS = [
-    ("site", "Site", "#loc+camp+code"),
-    ("site_name", "Site name", "#loc+camp+name"),
-    ("households", "Households", "#population+hh"),
-    ("individuals", "Individuals", "#population+ind"),
-    ("female", "Female", "#population+ind+f"),
-    ("male", "Male", "#population+ind+m"),
-    *[(f"age_{g}_{s}", f"{'Female' if s == 'f' else 'Male'} {g.replace('_', '-')}{'+' if g == '60' else ''}",
-       f"#population+ind+{s}+age{g}") for g, _lo, _hi in AGE_GROUPS for s in "fm"],
-    ("disability", "Persons with disabilities", "#population+ind+disabled"),
-    ("pregnant_or_lactating", "Pregnant or lactating", "#population+ind+f+pregnant_lactating"),
-    ("chronic_illness", "Chronic illness", "#population+ind+chronic_illness"),
-    ("unaccompanied_or_separated", "Unaccompanied or separated children", "#population+ind+uasc"),
-    ("older_person_at_risk", "Older persons at risk", "#population+ind+older_at_risk"),
-    ("female_headed", "Female-headed households", "#population+hh+female_headed"),
-    ("child_headed", "Child-headed households", "#population+hh+child_headed"),
-    ("older_person_headed", "Older-person-headed households", "#population+hh+older_headed"),
+    ("site", _("Site"), "#loc+camp+code"),
+    ("site_name", _("Site name"), "#loc+camp+name"),
+    ("households", _("Households"), "#population+hh"),
+    ("individuals", _("Individuals"), "#population+ind"),
+    ("female", _("Female"), "#population+ind+f"),
+    ("male", _("Male"), "#population+ind+m"),
+    *[(f"age_{g}_{s}", format_lazy("{} {}", _("Female") if s == "f" else _("Male"),
+                                   f"{lo}-{hi}" if hi < 200 else f"{lo}+"),
+       f"#population+ind+{s}+age{g}") for g, lo, hi in AGE_GROUPS for s in "fm"],
+    ("disability", _("Persons with disabilities"), "#population+ind+disabled"),
+    ("pregnant_or_lactating", _("Pregnant or lactating"), "#population+ind+f+pregnant_lactating"),
+    ("chronic_illness", _("Chronic illness"), "#population+ind+chronic_illness"),
+    ("unaccompanied_or_separated", _("Unaccompanied or separated children"), "#population+ind+uasc"),
+    ("older_person_at_risk", _("Older persons at risk"), "#population+ind+older_at_risk"),
+    ("female_headed", _("Female-headed households"), "#population+hh+female_headed"),
+    ("child_headed", _("Child-headed households"), "#population+hh+child_headed"),
+    ("older_person_headed", _("Older-person-headed households"), "#population+hh+older_headed"),
 ]
 
 
@@ -149,20 +152,20 @@ def pseudonym(number: str) -> str:
 
 
 PARTNER_COLUMNS = [
-    ("pseudonym", "Household (pseudonym)", "#household+code"),
-    ("site", "Site", "#loc+camp+code"),
-    ("block", "Block", "#loc+block+code"),
-    ("status", "Status", "#status"),
-    ("size", "Household size", "#population+ind"),
-    ("female", "Female members", "#population+ind+f"),
-    ("male", "Male members", "#population+ind+m"),
-    ("children", "Children under 18", "#population+ind+children"),
-    ("disability", "Members with disabilities", "#population+ind+disabled"),
-    ("female_headed", "Female-headed", "#indicator+female_headed"),
-    ("child_headed", "Child-headed", "#indicator+child_headed"),
-    ("older_person_headed", "Older-person-headed", "#indicator+older_headed"),
-    ("origin_country", "Country of origin", "#country+code+origin"),
-    ("registered_month", "Registered (month)", "#date+registered"),
+    ("pseudonym", _("Household (pseudonym)"), "#household+code"),
+    ("site", _("Site"), "#loc+camp+code"),
+    ("block", _("Block"), "#loc+block+code"),
+    ("status", _("Status"), "#status"),
+    ("size", _("Household size"), "#population+ind"),
+    ("female", _("Female members"), "#population+ind+f"),
+    ("male", _("Male members"), "#population+ind+m"),
+    ("children", _("Children under 18"), "#population+ind+children"),
+    ("disability", _("Members with disabilities"), "#population+ind+disabled"),
+    ("female_headed", _("Female-headed"), "#indicator+female_headed"),
+    ("child_headed", _("Child-headed"), "#indicator+child_headed"),
+    ("older_person_headed", _("Older-person-headed"), "#indicator+older_headed"),
+    ("origin_country", _("Country of origin"), "#country+code+origin"),
+    ("registered_month", _("Registered (month)"), "#date+registered"),
 ]
 
 

@@ -1,0 +1,50 @@
+"""Background jobs of the registry: imports and duplicate scans. Arguments are ids and paths, never objects."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from relief.core.jobs import job_progress
+from relief.core.models import Job
+from relief.households import duplicates
+from relief.households.access import site_ids_for
+from relief.households.importer import Mapping, files_dir, run_import
+
+
+def import_job(*, job: Job, file: str, mapping: str, mode: str, dry_run: bool, default_site: str | None = None
+               ) -> dict:
+    """Validate (``dry_run``) or import an uploaded file; the review page shows the outcome."""
+    user = get_user_model().objects.get(pk=job.created_by_id) if job.created_by_id else None
+    site_ids = site_ids_for(user) if user is not None else None
+
+    def progress(stage: str, done: int, total: int) -> None:
+        job_progress(job, done=done, total=total or None, message=stage)
+
+    result = run_import(path=files_dir() / file, mapping=Mapping.load(mapping), user=user, site_ids=site_ids,
+                        mode=mode, dry_run=dry_run, default_site=default_site, progress=progress)
+    outcome = result.as_dict()
+    if result.committed:
+        job.message = _("Imported: %(new)s new and %(updated)s updated households.") % {
+            "new": outcome["households_new"], "updated": outcome["households_updated"]}
+    elif dry_run:
+        job.message = _("Checked: %(valid)s valid households, %(problems)s problems.") % {
+            "valid": outcome["households_valid"], "problems": outcome["problems"]}
+    else:
+        job.message = _("Nothing imported: %(problems)s problems.") % {"problems": outcome["problems"]}
+    job.result_file = outcome["report"] or ""
+    outcome["next"] = reverse("households:import-review", args=[job.pk])
+    return outcome
+
+
+def duplicate_scan_job(*, job: Job, threshold: float = duplicates.THRESHOLD) -> dict:
+    def progress(done: int, total: int) -> None:
+        job_progress(job, done=done, total=total, message=_("comparing households"))
+
+    job_progress(job, done=0, total=0, message=_("loading households"))
+    result = duplicates.scan(threshold=threshold, progress=progress)
+    job.message = _("%(pairs)s pairs compared, %(new)s new candidates.") % {
+        "pairs": result["pairs_compared"], "new": result["candidates_new"]}
+    result["next"] = reverse("households:duplicates")
+    return result
