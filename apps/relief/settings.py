@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "django_rq",
+    "axes",
+    "csp",
     "relief.core",
     *[f"relief.{app}" for app in RELIEF_DOMAIN_APPS],
 ]
@@ -58,6 +60,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into a clear refusal.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "relief.urls"
@@ -102,6 +107,21 @@ RQ_QUEUES = {
     for name in RELIEF_QUEUES
 }
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# Five wrong passwords for one username from one address lock it for 15 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -124,11 +144,36 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 MEDIA_ROOT = str(SITE_CONFIG.files_dir) if (SITE_CONFIG.site_dir or os.environ.get("RELIEF_FILES_DIR")) else ""
 
+# Behind TLS in production set "https": true in the site config: cookies then travel only over HTTPS.
+RELIEF_HTTPS = config._as_bool("https", SITE_CONFIG.raw.get("https", False))
+SESSION_COOKIE_SECURE = RELIEF_HTTPS
+CSRF_COOKIE_SECURE = RELIEF_HTTPS
+SECURE_SSL_REDIRECT = RELIEF_HTTPS and SITE_CONFIG.raw.get("ssl_redirect", True)
+SECURE_HSTS_SECONDS = 31536000 if RELIEF_HTTPS else 0
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if RELIEF_HTTPS else None
 SESSION_COOKIE_HTTPONLY = True
+# Pages read the CSRF token from the form or the csrf meta tag, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# No inline script anywhere: every script is a static file of the project.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'wasm-unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

@@ -50,6 +50,10 @@ def test_new_site_on_mariadb_then_check_then_repeat_refused(sites_dir, mysql_nam
     keys = list((site / "keys").glob("*.pem"))
     assert len(keys) == 1 and stat.S_IMODE(os.stat(keys[0]).st_mode) == 0o600
 
+    code = "from django.contrib.auth.models import User; print(User.objects.get(username='admin').password)"
+    hashed = run_relief("--site", "s2", "shell", "-c", code, env=env)
+    assert hashed.stdout.startswith("argon2$"), hashed.stderr
+
     checked = run_relief("--site", "s2", "check", env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "no violations" in checked.stdout
