@@ -94,9 +94,11 @@ if RELIEF_REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": RELIEF_REDIS_URL,
             "KEY_PREFIX": f"relief:{RELIEF_SITE or 'nosite'}:{RELIEF_QUEUE_PREFIX}",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
+    # With Redis down the cache misses instead of failing the page; /health/ shows the outage.
+    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

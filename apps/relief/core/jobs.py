@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
@@ -40,10 +41,36 @@ def _enqueue(job: Job) -> None:
         job_run(str(job.pk))
         return
     import django_rq
+    from redis.exceptions import RedisError
 
-    django_rq.get_queue(queue_name(job.queue)).enqueue(
-        job_run, str(job.pk), job_id=f"relief-{job.pk}", job_timeout=3600, result_ttl=3600
-    )
+    try:
+        django_rq.get_queue(queue_name(job.queue)).enqueue(
+            job_run, str(job.pk), job_id=f"relief-{job.pk}", job_timeout=3600, result_ttl=3600
+        )
+    except RedisError:
+        # The work is recorded; jobs_requeue_waiting hands it to a worker once Redis is back.
+        logger.warning("Redis unavailable: job %s waits in the database", job.pk)
+
+
+def jobs_requeue_waiting(*, older_than_seconds: int = 60) -> int:
+    """Enqueue jobs still queued in the database but unknown to RQ (Redis was down, or lost them)."""
+    if not settings.RELIEF_REDIS_URL:
+        return 0
+    import django_rq
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job as RQJob
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    requeued = 0
+    for job in Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=cutoff)[:500]:
+        queue = django_rq.get_queue(queue_name(job.queue))
+        try:
+            RQJob.fetch(f"relief-{job.pk}", connection=queue.connection)
+            continue
+        except NoSuchJobError:
+            _enqueue(job)
+            requeued += 1
+    return requeued
 
 
 def _resolve(path: str) -> Callable:

@@ -12,7 +12,7 @@ import time
 from django.core.cache import cache
 
 from relief.core import schedule
-from relief.core.jobs import job_start
+from relief.core.jobs import job_start, jobs_requeue_waiting
 from relief.core.plugins import domain_modules
 
 
@@ -31,4 +31,6 @@ def scheduler_tick(now: float | None = None) -> list[str]:
         if cache.add(f"scheduler:{name}:{slot}", 1, timeout=every):
             job_start(kind=name, function=function, arguments={}, queue=queue)
             enqueued.append(name)
+    if jobs_requeue_waiting():
+        enqueued.append("requeued-waiting-jobs")
     return enqueued

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from relief.core import jobs
+from relief.core.health import system_status
 from relief.core.models import Job
 from relief.core.roles import ADMINISTRATOR, has_role, require_role
 
@@ -48,7 +48,6 @@ def job_sample(request: HttpRequest) -> HttpResponse:
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    """Liveness for a load balancer: the database answers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """For monitoring: database, Redis and queue depth, last backup; 503 when any fails."""
+    status = system_status()
+    return JsonResponse(status, status=200 if status["status"] == "ok" else 503)

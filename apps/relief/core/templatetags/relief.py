@@ -22,3 +22,10 @@ def relief_work_links(context) -> list[dict]:
                     url = url_name
                 links.append({"label": label, "url": url, "description": description})
     return links
+
+
+@register.simple_tag
+def relief_system_status() -> dict:
+    from relief.core.health import system_status
+
+    return system_status()
