@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import reduce
 from operator import or_
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -440,7 +440,8 @@ def stock_entry_create(
 ) -> StockEntry:
     """Draft a stock entry from codes; every problem is reported at once, naming its field, and nothing is saved.
 
-    ``can_post_at`` is the caller's scope check for each warehouse named (Warehouse Staff post only at theirs).
+    ``can_post_at`` is the caller's scope check for each warehouse named (Warehouse Staff post only at theirs);
+    a warehouse out of scope is refused with PermissionDenied.
     """
     errors: dict[str, list[str]] = defaultdict(list)
     if entry_type not in EntryType.values:
@@ -494,7 +495,7 @@ def stock_entry_create(
             elif warehouse.kind in (Warehouse.Kind.REGION, Warehouse.Kind.TRANSIT) or not warehouse.is_active:
                 errors[f"{where}.{name}"].append(_("%(code)s does not hold stock directly") % {"code": code})
             elif can_post_at is not None and not can_post_at(warehouse):
-                errors[f"{where}.{name}"].append(_("you do not post stock at %(code)s") % {"code": code})
+                raise PermissionDenied(_("You do not post stock at %(code)s.") % {"code": code})
             ends[name] = warehouse
         if entry_type == EntryType.TRANSFER and ln.source and ln.source == ln.target:
             errors[f"{where}.target"].append(_("must differ from the source"))
