@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocStatus, DocumentError
@@ -472,12 +473,12 @@ class ScanResult:
 
 
 INVALID_MESSAGES = {
-    "unreadable": _("Not a Relief card code."),
-    "malformed": _("The code is damaged or not in the card format."),
-    "bad_signature": _("Forged or altered card: the signature does not match."),
-    "unknown_key": _("Card signed by an unknown key."),
-    "oversized": _("The code is far too long to be a card."),
-    "unknown_card": _("This card is not in the register."),
+    "unreadable": gettext_lazy("Not a Relief card code."),
+    "malformed": gettext_lazy("The code is damaged or not in the card format."),
+    "bad_signature": gettext_lazy("Forged or altered card: the signature does not match."),
+    "unknown_key": gettext_lazy("Card signed by an unknown key."),
+    "oversized": gettext_lazy("The code is far too long to be a card."),
+    "unknown_card": gettext_lazy("This card is not in the register."),
 }
 
 

@@ -1,0 +1,17 @@
+from django.urls import path, re_path
+
+from relief.distribution import views
+
+app_name = "distribution"
+
+urlpatterns = [
+    path("scan/", views.scan, name="scan"),
+    path("distribution/events/", views.events, name="events"),
+    path("distribution/events/<int:event_id>/", views.event_report, name="event"),
+    re_path(r"^distribution/events/(?P<event_id>[0-9]+)/export\.(?P<fmt>csv|xlsx)$", views.event_export,
+            name="event-export"),
+    path("distribution/events/<int:event_id>/issues/<int:issue_id>/resolve/", views.sync_issue_resolve,
+         name="issue-resolve"),
+    path("distribution/cards/print/", views.print_cards, name="print"),
+    path("distribution/cards/<uuid:job_id>.pdf", views.cards_pdf, name="cards-pdf"),
+]

@@ -1,0 +1,164 @@
+"""Pages: the scanning station, events with their progress and exports, card printing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from relief.core import jobs
+from relief.core.roles import require_role
+from relief.distribution import access, selectors, services
+from relief.distribution.models import EventStatus, ShortReason
+from relief.distribution.printing import PRINT_JOB
+
+
+def _strings() -> dict:
+    """Everything the scanning page says, translated here so the page speaks the user's language."""
+    return {
+        "online": _("online"), "offline": _("offline"),
+        "titles": {
+            "ready": _("Ready: scan a card"), "entitled": _("ENTITLED"), "already_collected": _("ALREADY COLLECTED"),
+            "not_entitled": _("NOT ENTITLED"), "revoked": _("REVOKED CARD"), "invalid": _("INVALID CARD"),
+            "wrong_event": _("WRONG EVENT"), "redeemed": _("HANDED OVER"), "queued": _("SAVED OFFLINE"),
+        },
+        "verdicts": {
+            "entitled": _("Entitled: hand over the items listed."),
+            "not_entitled": _("Nothing to collect for this household in this cycle."),
+            "revoked": _("This card is no longer valid."),
+            "wrong_event": _("This card belongs to another site's distribution."),
+        },
+        "invalid": {reason: str(text) for reason, text in services.INVALID_MESSAGES.items()},
+        "household_line": _("Household %(number)s · %(size)s people · block %(block)s · head %(initials)s"),
+        "collected_at": _("Already collected on %(when)s, lane %(lane)s."),
+        "offline_check": _("checked offline"),
+        "queued": _("No network: the hand-over is saved on this device and will sync."),
+        "no_manifest": _("No offline list for this event yet: connect once to download it."),
+        "manifest_info": _("Offline list: %(cards)s cards, updated %(at)s"),
+        "no_camera": _("No camera available: use the USB scanner or type the code."),
+        "head": _("Head of household"),
+        "reasons": [(value, str(label)) for value, label in ShortReason.choices],
+        "sync_status": {"accepted": _("accepted"), "duplicate": _("already synced"),
+                        "conflict": _("conflict: collected by another scan"), "rejected": _("rejected")},
+    }
+
+
+@login_required
+def scan(request: HttpRequest) -> HttpResponse:
+    require_role(request.user, *access.SCAN_ROLES)
+    events = [selectors.event_summary(e) for e in access.events_for(request.user).filter(status=EventStatus.OPEN)
+              .order_by("-date", "number")]
+    return render(request, "distribution/scan.html", {"events": events, "strings": _strings()})
+
+
+@login_required
+def events(request: HttpRequest) -> HttpResponse:
+    rows = access.events_for(request.user).order_by("-date", "number")[:200]
+    return render(request, "distribution/events.html", {"events": rows, "title": _("Distribution events")})
+
+
+@login_required
+def event_report(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = access.event_for(request.user, event_id)
+    progress = selectors.event_progress(event)
+    return render(request, "distribution/event.html", {
+        "p": progress, "event": event, "no_shows": selectors.event_no_shows(event)[:500],
+        "title": f"{event.number} · {event.name}"})
+
+
+@login_required
+def event_export(request: HttpRequest, event_id: int, fmt: str) -> HttpResponse:
+    """Hand-overs per item (4W), with the HXL hashtag row under the header, as CSV or XLSX."""
+    event = access.event_for(request.user, event_id)
+    header = [str(label) for label, _tag in selectors.HXL_HEADERS]
+    tags = [tag for _label, tag in selectors.HXL_HEADERS]
+    rows = selectors.event_export_rows(event)
+    name = f"{event.number}-distribution"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerows([header, tags, *rows])
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "distribution"
+        for row in (header, tags, *rows):
+            sheet.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        response = HttpResponse(
+            buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@login_required
+def print_cards(request: HttpRequest) -> HttpResponse:
+    site_ids = access.require_cards(request.user)
+    error = ""
+    if request.method == "POST":
+        households = [h.strip() for h in request.POST.get("households", "").replace("\n", ",").split(",") if h.strip()]
+        arguments = {"cycle": request.POST.get("cycle", "").strip() or None, "households": households or None,
+                     "site": request.POST.get("site", "").strip().upper() or None,
+                     "site_ids": sorted(site_ids) if site_ids is not None else None, "user_id": request.user.pk}
+        if not (arguments["cycle"] or arguments["households"] or arguments["site"]):
+            error = _("Choose a cycle, a site or household numbers.")
+        else:
+            job = jobs.job_start(kind="print-cards", function=PRINT_JOB, arguments=arguments, user=request.user,
+                                 queue="long")
+            return redirect("job", job_id=job.pk)
+    from relief.core.models import Site
+    from relief.distribution.models import DistributionCycle
+
+    sites = Site.objects.all() if site_ids is None else Site.objects.filter(pk__in=site_ids)
+    return render(request, "distribution/print.html", {
+        "title": _("Print cards"), "error": error, "sites": sites,
+        "cycles": DistributionCycle.objects.filter(status="submitted").order_by("-period_start")[:50]})
+
+
+@login_required
+@require_POST
+def sync_issue_resolve(request: HttpRequest, event_id: int, issue_id: int) -> HttpResponse:
+    from relief.distribution.models import SyncIssue
+
+    event = access.event_for(request.user, event_id, scan=True)
+    issue = SyncIssue.objects.filter(event=event, pk=issue_id).first()
+    if issue is None:
+        raise PermissionDenied
+    try:
+        services.sync_issue_resolve(issue=issue, user=request.user, resolution=request.POST.get("resolution", ""))
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    return redirect("distribution:event", event_id=event.pk)
+
+
+@login_required
+def cards_pdf(request: HttpRequest, job_id) -> HttpResponse:
+    """The sheets a print job made: for who started it, and Administrators."""
+    from django.conf import settings
+    from django.http import FileResponse, Http404
+
+    from relief.core.models import Job
+    from relief.core.roles import ADMINISTRATOR, has_role
+
+    job = Job.objects.filter(pk=job_id, kind="print-cards").first()
+    if job is None:
+        raise Http404
+    if job.created_by_id != request.user.pk and not has_role(request.user, ADMINISTRATOR):
+        raise PermissionDenied
+    path = Path(settings.MEDIA_ROOT) / "cards" / f"{job.pk}.pdf"
+    if not path.exists():
+        raise Http404
+    return FileResponse(path.open("rb"), content_type="application/pdf", as_attachment=True,
+                        filename=f"cards-{str(job.pk)[:8]}.pdf")
