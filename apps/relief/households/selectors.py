@@ -52,15 +52,11 @@ def household_search(*, query: str, site_ids: set[int] | None, limit: int = 50) 
         condition |= Q(number__istartswith=query)
     words = [w for w in query.split() if len(w) >= 2]
     if words and not digits.isdigit():
+        # Every word must match the same member: "Jean Ndayishimiye" is one person, not two.
         name_q = Q()
         for word in words:
-            name_q &= Q(members__given_name__icontains=word) | Q(members__family_name__icontains=word)
-        # All words must match the same member when several are given.
-        matched = Member.objects.filter(name_q).values("household_id") if len(words) > 1 else None
-        if matched is not None:
-            condition |= Q(pk__in=matched)
-        else:
-            condition |= name_q
+            name_q &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
+        condition |= Q(pk__in=Member.objects.filter(name_q).values("household_id"))
     ids = list(base.filter(condition).values_list("pk", flat=True).distinct()[:limit])
     return list(base.filter(pk__in=ids).prefetch_related("members").order_by("number"))
 
