@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from relief.core.models import Site
@@ -190,7 +190,7 @@ def household_create(request, payload: HouseholdIn):
         access.require_site(request.user, site)
     household = services.household_register(user=request.user, fields=data, members=members)
     access_log_record(user=request.user, object_type="household", object_id=household.number, action="api-create")
-    return 201, _out(household)
+    return Status(201, _out(household))
 
 
 @router.patch("/households/{number}", response=HouseholdOut)

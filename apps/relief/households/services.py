@@ -115,6 +115,9 @@ def household_register(*, user, fields: dict, members: Sequence[dict], collector
 @retry_on_deadlock
 def household_update(*, user, household: Household, fields: dict, places: Places | None = None) -> Household:
     """Change household details; consent may be re-recorded, never removed."""
+    if "block" in fields and "site" not in fields:
+        # A block alone is looked up in the household's own site.
+        fields = {**fields, "site": household.site.code}
     cleaned, errors = clean_household(fields, places=places or Places.load(), partial=True)
     cleaned.pop("kobo_uuid", None)
     _raise(errors)
@@ -123,10 +126,7 @@ def household_update(*, user, household: Household, fields: dict, places: Places
         if locked.status == HouseholdStatus.MERGED:
             raise ValidationError(_("%(number)s was merged into another household; change that one")
                                   % {"number": locked.number})
-        if "block" in cleaned and "site" not in cleaned and cleaned["block"] is not None \
-                and cleaned["block"].site_id != locked.site_id:
-            _raise({"block": _("is not a block of the household's site")})
-        if "site" in cleaned and "block" not in cleaned:
+        if "site" in cleaned and "block" not in cleaned and cleaned["site"] != locked.site:
             cleaned["block"] = None
         changed = [name for name, value in cleaned.items() if getattr(locked, name) != value]
         for name in changed:
