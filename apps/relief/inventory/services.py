@@ -550,11 +550,47 @@ def _new_lot(*, number: str, n: int, item_id: int, grant_id, batch: str, expiry,
                received_date=received, source=number)
 
 
+def stock_entry_problems(*, entry: StockEntry, lines: list[StockEntryLine]) -> list[str]:
+    """What stops a draft (however it was made: API or desk) from posting, all at once."""
+    problems = []
+    if not lines:
+        problems.append(_("%(number)s has no lines") % {"number": entry.number})
+    if entry.entry_type == EntryType.ISSUE and entry.purpose not in IssuePurpose.values:
+        problems.append(_("an issue needs a purpose"))
+    if entry.purpose == IssuePurpose.WRITE_OFF and entry.reason not in WriteOffReason.values:
+        problems.append(_("a write-off needs a reason"))
+    needs_source, needs_target = _needs(entry.entry_type)
+    kits = set(Kit.objects.filter(item_id__in=[ln.item_id for ln in lines]).values_list("item_id", flat=True))
+    for n, ln in enumerate(lines, start=1):
+        for warehouse, needed, label in ((ln.source, needs_source, _("from")), (ln.target, needs_target, _("to"))):
+            if needed and warehouse is None:
+                problems.append(_("line %(n)d: '%(field)s' is required") % {"n": n, "field": label})
+            elif not needed and warehouse is not None:
+                problems.append(_("line %(n)d: '%(field)s' is not used") % {"n": n, "field": label})
+            elif warehouse is not None and warehouse.kind in (Warehouse.Kind.REGION, Warehouse.Kind.TRANSIT):
+                problems.append(_("line %(n)d: %(code)s does not hold stock directly") % {"n": n,
+                                                                                       "code": warehouse.code})
+        if entry.entry_type == EntryType.RECEIPT and ln.item.tracks_expiry and not ln.expiry:
+            problems.append(_("line %(n)d: %(item)s needs an expiry date") % {"n": n, "item": ln.item.code})
+        if entry.entry_type in (EntryType.KITTING, EntryType.DEKITTING) and ln.item_id not in kits:
+            problems.append(_("line %(n)d: %(item)s is not a kit") % {"n": n, "item": ln.item.code})
+        if ln.lot_id and entry.entry_type != EntryType.RECEIPT and ln.lot.item_id != ln.item_id:
+            problems.append(_("line %(n)d: lot %(lot)s is not of %(item)s") % {
+                "n": n, "lot": ln.lot.code, "item": ln.item.code})
+    if entry.entry_type == EntryType.TRANSFER and lines:
+        if len({(ln.source_id, ln.target_id) for ln in lines}) > 1:
+            problems.append(_("a transfer goes from one warehouse to one other"))
+        elif lines[0].source_id == lines[0].target_id:
+            problems.append(_("a transfer needs two different warehouses"))
+    return problems
+
+
 def stock_entry_post(*, entry: StockEntry, user) -> None:
     """The submit hook of a stock entry: post it (inside ``document_submit``'s transaction)."""
     lines = list(entry.lines.select_related("item", "source", "target").order_by("pk"))
-    if not lines:
-        raise DocumentError(_("%(number)s has no lines") % {"number": entry.number})
+    problems = stock_entry_problems(entry=entry, lines=lines)
+    if problems:
+        raise DocumentError("; ".join(problems))
     common = {"voucher_type": VOUCHER_ENTRY, "voucher_no": entry.number, "user": user,
               "posting_date": entry.posting_date}
     if entry.entry_type == EntryType.RECEIPT:
@@ -761,11 +797,20 @@ def count_sheet_create(*, warehouse: Warehouse, user, posting_date: datetime.dat
     with transaction.atomic():
         count = PhysicalCount.objects.create(warehouse=warehouse, created_by=user,
                                              posting_date=posting_date or timezone.localdate())
-        PhysicalCountLine.objects.bulk_create([
-            PhysicalCountLine(count=count, item_id=b.item_id, lot_id=b.lot_id, system_qty=b.on_hand)
-            for b in Bin.objects.filter(warehouse=warehouse, on_hand__gt=0).order_by("item__code", "lot__code")
-        ])
+        count_sheet_fill(count=count)
     return count
+
+
+def count_sheet_fill(*, count: PhysicalCount) -> int:
+    """Add a line for every lot on hand at the count's warehouse that the sheet does not list yet."""
+    listed = set(count.lines.values_list("item_id", "lot_id"))
+    lines = [
+        PhysicalCountLine(count=count, item_id=b.item_id, lot_id=b.lot_id, system_qty=b.on_hand)
+        for b in Bin.objects.filter(warehouse=count.warehouse_id, on_hand__gt=0).order_by("item__code", "lot__code")
+        if (b.item_id, b.lot_id) not in listed
+    ]
+    PhysicalCountLine.objects.bulk_create(lines, batch_size=1000)
+    return len(lines)
 
 
 @dataclasses.dataclass

@@ -1,0 +1,62 @@
+"""Printed documents: goods received notes, waybills, stock cards and count sheets (reportlab).
+
+GRNs and waybills carry a QR code of their page, so scanning a waybill at the receiving warehouse
+opens its receipt form.
+"""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from django.utils.translation import gettext as _
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+_STYLES = getSampleStyleSheet()
+
+
+def qr_image(payload: str, size_mm: float = 32) -> Image:
+    buffer = io.BytesIO()
+    segno.make(payload, error="m").save(buffer, kind="png", scale=6, border=2)
+    buffer.seek(0)
+    return Image(buffer, width=size_mm * mm, height=size_mm * mm)
+
+
+def _table(header: list[str], rows: list[list], widths: list[float] | None = None) -> Table:
+    table = Table([header, *rows], colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
+        ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
+        ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    return table
+
+
+def render(*, title: str, organisation: str, facts: list[tuple[str, str]], header: list[str], rows: list[list],
+           qr: str | None = None, footer: list[str] = (), widths: list[float] | None = None) -> bytes:
+    """One printed document: title, facts (label, value) beside an optional QR, a table, signature lines."""
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
+                            bottomMargin=15 * mm, title=title)
+    facts_table = Table([[Paragraph(f"<b>{label}</b>", _STYLES["Normal"]), Paragraph(str(value), _STYLES["Normal"])]
+                         for label, value in facts], colWidths=[40 * mm, 95 * mm])
+    top = Table([[facts_table, qr_image(qr) if qr else ""]], colWidths=[140 * mm, 40 * mm])
+    top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story = [Paragraph(organisation, _STYLES["Normal"]), Paragraph(title, _STYLES["Title"]), top, Spacer(1, 6 * mm),
+             _table(header, rows, widths), Spacer(1, 10 * mm)]
+    if footer:
+        boxes = _table(footer, [["" for _ in footer]], [180 * mm / len(footer)] * len(footer))
+        boxes._argH[1] = 18 * mm  # room to sign
+        story.append(boxes)
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def signatures() -> list[str]:
+    return [_("Delivered by (name, signature)"), _("Received by (name, signature)"), _("Date and stamp")]
