@@ -45,6 +45,7 @@ def _strings() -> dict:
         "manifest_info": _("Offline list: %(cards)s cards, updated %(at)s"),
         "no_camera": _("No camera available: use the USB scanner or type the code."),
         "head": _("Head of household"),
+        "camera_start": _("Start camera"), "camera_stop": _("Stop camera"),
         "reasons": [(value, str(label)) for value, label in ShortReason.choices],
         "sync_status": {"accepted": _("accepted"), "duplicate": _("already synced"),
                         "conflict": _("conflict: collected by another scan"), "rejected": _("rejected")},

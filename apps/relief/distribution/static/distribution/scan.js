@@ -29,7 +29,7 @@ function fmt(template, values) {
 async function api(method, path, body) {
   const resp = await fetch(API + path, {
     method, credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": window.RELIEF_CSRF },
+    headers: { "Content-Type": "application/json", "X-CSRFToken": document.body.dataset.csrf },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   let data = null;
@@ -282,6 +282,7 @@ async function confirm(ev) {
         const resp = await api("POST", "/scan/redeem", body);
         setNet(true);
         show(resp.data.verdict ? resp.data : { verdict: "invalid", message: resp.data.detail });
+        if (resp.data.verdict === "redeemed") markCollected(current.code, body.lane);
         done = true;
       } catch { setNet(false); }
     }
@@ -298,9 +299,19 @@ async function confirm(ev) {
   setTimeout(ready, 1200);
 }
 
+// So that a scan made offline right after this hand-over still sees it, before the next manifest.
+function markCollected(code, lane) {
+  if (!state.manifest) return;
+  try {
+    const claims = decodeToken(code, state.manifest.keys);
+    const card = state.manifest.cards[claims.serial];
+    if (card) card.c = { at: new Date().toISOString(), lane };
+  } catch { /* the server accepted it; the local list simply stays as it was */ }
+}
+
 async function sync() {
   const q = queue();
-  if (!q.length) return;
+  if (!q.length) { if (navigator.onLine) await loadManifest(); return; }
   const byEvent = {};
   for (const item of q) (byEvent[item.event] ||= []).push(item);
   for (const [event, items] of Object.entries(byEvent)) {
@@ -340,20 +351,29 @@ async function loadManifest() {
 
 // ---- camera ----------------------------------------------------------------------------------------------
 
+function stopCamera() {
+  for (const track of state.stream.getTracks()) track.stop();
+  state.stream = null;
+  $("video").srcObject = null;
+  $("camera").textContent = T.camera_start;
+}
+
 async function startCamera() {
-  if (state.stream) return;
+  if (state.stream) { stopCamera(); return; }
   try {
     state.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment", width: { ideal: 1280 } } });
   } catch {
     $("verdict-message").textContent = T.no_camera;
     return;
   }
+  $("camera").textContent = T.camera_stop;
   const video = $("video");
   video.srcObject = state.stream;
   await video.play();
   const canvas = $("frame");
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   const tick = () => {
+    if (!state.stream) return;
     if (video.readyState >= 2 && !state.busy && !(state.current && state.current.result.verdict === "entitled")) {
       const scale = Math.min(1, 800 / video.videoWidth);
       canvas.width = Math.round(video.videoWidth * scale);
@@ -387,8 +407,9 @@ function init() {
   $("cancel").addEventListener("click", ready);
   $("camera").addEventListener("click", startCamera);
   $("sync").addEventListener("click", sync);
+  $("language").addEventListener("change", (ev) => ev.target.form.submit());
   window.addEventListener("online", sync);
-  setInterval(sync, 20000);
+  setInterval(sync, 30000);
   saveQueue(queue());
   loadManifest().then(sync);
   ready();
