@@ -182,7 +182,7 @@ def plan(households: Households, plots: Plots, *, present: np.ndarray | None = N
     """Propose a plot for each household. ``present[v, b]``: households of village v living in block b."""
     weights = weights or Weights()
     n, m = len(households), len(plots)
-    n_blocks = int(plots.block.max()) + 1 if m else 0
+    n_blocks = max(int(plots.block.max()) + 1 if m else 0, present.shape[1] if present is not None else 0)
     n_villages = max(int(households.village.max()) + 1 if n else 0, present.shape[0] if present is not None else 0)
     company = np.zeros((max(n_villages, 1), max(n_blocks, 1)), dtype=np.int64)
     if present is not None and present.size:

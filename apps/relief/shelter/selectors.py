@@ -187,10 +187,11 @@ def occupancy(*, site: Site) -> dict:
 # Map colours: status first; an allocated plot of a vulnerable household stands out, and one whose
 # shelter is below the Sphere minimum is outlined in red.
 MAP_STYLE = """
-.p{stroke:#555;stroke-width:.3}.vacant{fill:#c8e6c9}.allocated{fill:#64b5f6}.vulnerable{fill:#ffb74d}
-.unusable{fill:#9e9e9e}.firebreak,.road{fill:#d7ccc8}.services{fill:#b3e5fc}.over{stroke:#c62828;stroke-width:1.2}
-.b{font:bold 9px sans-serif;fill:#333;paint-order:stroke;stroke:#fff;stroke-width:2px}
-.legend{font:8px sans-serif;fill:#333}
+.sm-p{stroke:#555;stroke-width:.3}.sm-vacant{fill:#c8e6c9}.sm-allocated{fill:#64b5f6}.sm-vulnerable{fill:#ffb74d}
+.sm-unusable{fill:#9e9e9e}.sm-firebreak,.sm-road{fill:#d7ccc8}.sm-services{fill:#b3e5fc}
+.sm-over{stroke:#c62828;stroke-width:1.2}
+.sm-b{font:bold 9px sans-serif;fill:#333;paint-order:stroke;stroke:#fff;stroke-width:2px}
+.sm-legend{font:8px sans-serif;fill:#333}
 """
 METRES_PER_DEGREE = 111_320.0
 
@@ -225,42 +226,44 @@ def site_map_svg(*, site: Site) -> str:
         x, y = xy(lat, lon)
         block_points[block_code].append((x, y))
         if land_use != LandUse.RESIDENTIAL:
-            css = land_use
+            css = f"sm-{land_use}"
         elif status == PlotStatus.ALLOCATED and pk in vulnerable:
-            css = "vulnerable"
+            css = "sm-vulnerable"
         else:
-            css = status
+            css = f"sm-{status}"
         if pk in over:
-            css += " over"
+            css += " sm-over"
         title = f"<title>{escape(code)} {escape(labels[status])}</title>"
         if polygon:
             points = [xy(a, b) for a, b in polygon]
             xs.extend(px for px, _py in points)
             ys.extend(py for _px, py in points)
             path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-            shapes.append(f'<polygon class="p {css}" points="{path}">{title}</polygon>')
+            shapes.append(f'<polygon class="sm-p {css}" points="{path}">{title}</polygon>')
         else:
             half = math.sqrt(float(area or 0) or 100.0) / 2
             xs.extend((x - half, x + half))
             ys.extend((y - half, y + half))
-            shapes.append(f'<rect class="p {css}" x="{x - half:.1f}" y="{y - half:.1f}" width="{2 * half:.1f}" '
+            shapes.append(f'<rect class="sm-p {css}" x="{x - half:.1f}" y="{y - half:.1f}" width="{2 * half:.1f}" '
                           f'height="{2 * half:.1f}">{title}</rect>')
     for code, points in sorted(block_points.items()):
         bx = sum(p[0] for p in points) / len(points)
         by = sum(p[1] for p in points) / len(points)
-        shapes.append(f'<text class="b" x="{bx:.1f}" y="{by:.1f}" text-anchor="middle">{escape(code)}</text>')
+        shapes.append(f'<text class="sm-b" x="{bx:.1f}" y="{by:.1f}" text-anchor="middle">{escape(code)}</text>')
     pad = 12.0
     left, top = min(xs) - pad, min(ys) - pad
     width, height = max(xs) - left + pad, max(ys) - top + pad + 24
     legend = []
-    items = [("vacant", _("Vacant")), ("allocated", _("Allocated")), ("vulnerable", _("Allocated, vulnerable")),
-             ("unusable", _("Unusable")), ("firebreak", _("Reserved land")), ("services", _("Services")),
-             ("allocated over", _("Below 3.5 m² per person"))]
-    step = width / len(items)
+    items = [("sm-vacant", _("Vacant")), ("sm-allocated", _("Allocated")),
+             ("sm-vulnerable", _("Allocated, vulnerable")), ("sm-unusable", _("Unusable")),
+             ("sm-firebreak", _("Reserved land")), ("sm-services", _("Services")),
+             ("sm-allocated sm-over", _("Below 3.5 m² per person"))]
+    step = max(width / len(items), 95.0)
+    width = max(width, step * len(items) + 2 * pad)
     for i, (css, text) in enumerate(items):
         lx, ly = left + pad + i * step, top + height - 14
-        legend.append(f'<rect class="p {css}" x="{lx:.1f}" y="{ly:.1f}" width="8" height="8"/>'
-                      f'<text class="legend" x="{lx + 11:.1f}" y="{ly + 7:.1f}">{escape(str(text))}</text>')
+        legend.append(f'<rect class="sm-p {css}" x="{lx:.1f}" y="{ly:.1f}" width="8" height="8"/>'
+                      f'<text class="sm-legend" x="{lx + 11:.1f}" y="{ly + 7:.1f}">{escape(str(text))}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{left:.1f} {top:.1f} {width:.1f} {height:.1f}" '
             f'role="img" aria-label="{escape(site.name)}"><style>{MAP_STYLE}</style>'
             + "".join(shapes) + "".join(legend) + "</svg>")
