@@ -24,7 +24,7 @@ RELIEF_SITE = SITE_CONFIG.site
 RELIEF_REDIS_URL = SITE_CONFIG.redis_url
 RELIEF_QUEUE_PREFIX = SITE_CONFIG.queue_prefix
 RELIEF_ORGANISATION = SITE_CONFIG.organisation
-RELIEF_DOMAIN_APPS = ["inventory", "households", "shelter", "distribution"]
+RELIEF_DOMAIN_APPS = ["inventory", "households", "shelter", "distribution", "replenishment"]
 
 SECRET_KEY = SITE_CONFIG.secret_key
 DEBUG = SITE_CONFIG.debug

@@ -1,0 +1,39 @@
+"""Who may see and run replenishment.
+
+Logistics Managers and Administrators plan and submit; Auditors read the dashboard and plans; every
+other role has no business here (warehouse staff see the resulting draft transfers in inventory).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from relief.core.roles import ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER, has_role
+from relief.replenishment.models import ReplenishmentPlan
+
+PLANNERS = (ADMINISTRATOR, LOGISTICS_MANAGER)
+VIEWERS = (*PLANNERS, AUDITOR)
+
+
+def require_viewer(user) -> None:
+    if not has_role(user, *VIEWERS):
+        raise PermissionDenied(_("The logistics dashboard and plans are for Logistics Managers and Auditors."))
+
+
+def require_planner(user) -> None:
+    if not has_role(user, *PLANNERS):
+        raise PermissionDenied(_("Only Logistics Managers run and submit replenishment plans."))
+
+
+def plan_for(user, number: str, *, submit: bool = False) -> ReplenishmentPlan:
+    """The plan if the user may see it (or submit it), else PermissionDenied; unknown numbers are 404."""
+    if submit:
+        require_planner(user)
+    else:
+        require_viewer(user)
+    plan = ReplenishmentPlan.objects.select_related("truck").filter(number=number).first()
+    if plan is None:
+        raise Http404(_("No plan %(number)s") % {"number": number})
+    return plan

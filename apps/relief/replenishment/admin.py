@@ -1,0 +1,118 @@
+"""The desk: roads and trucks, donor earmarks, the pipeline, plans (read-only lines) and purchase requests."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from relief.core.admin import DocumentAdmin, DocumentLineInline
+from relief.replenishment.models import (
+    GrantEarmark,
+    Pipeline,
+    PipelineArrival,
+    PipelineLine,
+    PlanLine,
+    PurchaseRequest,
+    PurchaseRequestLine,
+    ReplenishmentPlan,
+    Route,
+    Truck,
+)
+
+
+@admin.register(Route)
+class RouteAdmin(SimpleHistoryAdmin):
+    list_display = ["origin", "destination", "distance_km", "lead_days", "notes"]
+    list_filter = ["origin", "destination"]
+    autocomplete_fields = ["origin", "destination"]
+
+
+@admin.register(Truck)
+class TruckAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "capacity_kg", "capacity_m3", "cost_per_km", "is_default"]
+
+
+@admin.register(GrantEarmark)
+class GrantEarmarkAdmin(SimpleHistoryAdmin):
+    list_display = ["grant", "notes"]
+    filter_horizontal = ["sites"]
+    autocomplete_fields = ["grant"]
+
+
+class PipelineLineInline(DocumentLineInline):
+    model = PipelineLine
+    fields = ["item", "qty", "warehouse", "expected_on", "expiry", "arrived"]
+    readonly_fields = ["arrived"]
+    autocomplete_fields = ["item", "warehouse"]
+
+    @admin.display(description=_("arrived"))
+    def arrived(self, obj):
+        return obj.arrivals.aggregate(q=Sum("qty"))["q"] or 0 if obj.pk else 0
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(DocumentAdmin):
+    list_display = ["number", "donor", "grant", "stage", "reference", "status", "created_at"]
+    list_filter = ["status", "stage", "donor"]
+    search_fields = ["number", "reference"]
+    inlines = [PipelineLineInline]
+
+
+@admin.register(PipelineArrival)
+class PipelineArrivalAdmin(admin.ModelAdmin):
+    list_display = ["line", "qty", "receipt", "recorded_at", "recorded_by"]
+    readonly_fields = ["line", "qty", "receipt", "recorded_at", "recorded_by"]
+
+    def has_add_permission(self, request):
+        # Arrivals are recorded through the service, which checks what is still expected.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PlanLineInline(admin.TabularInline):
+    model = PlanLine
+    extra = 0
+    can_delete = False
+    fields = ["kind", "item", "warehouse", "source", "qty", "need_by", "dispatch_on", "arrive_on", "truck_load",
+              "document", "explanation"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReplenishmentPlan)
+class ReplenishmentPlanAdmin(DocumentAdmin):
+    list_display = ["number", "status", "horizon_start", "horizon_end", "truck", "page", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["number"]
+    readonly_fields = ["horizon_start", "horizon_end", "truck", "digest", "summary"]
+    inlines = [PlanLineInline]
+
+    def has_add_permission(self, request):
+        # A plan is computed, never typed: "Run a plan" on the plans page or `relief plan-replenishment`.
+        return False
+
+    @admin.display(description=_("page"))
+    def page(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("replenishment:plan", args=[obj.number]), _("open"))
+
+
+class PurchaseRequestLineInline(DocumentLineInline):
+    model = PurchaseRequestLine
+    fields = ["item", "qty", "need_by", "explanation"]
+    autocomplete_fields = ["item"]
+
+
+@admin.register(PurchaseRequest)
+class PurchaseRequestAdmin(DocumentAdmin):
+    list_display = ["number", "warehouse", "need_by", "plan", "status", "created_at"]
+    list_filter = ["status", "warehouse"]
+    search_fields = ["number", "plan"]
+    inlines = [PurchaseRequestLineInline]

@@ -1,0 +1,89 @@
+"""Pages: the logistics dashboard, the list of plans with "run a plan", one plan, its XLSX."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from relief.core.documents import DocumentError
+from relief.core.jobs import job_start
+from relief.core.roles import has_role
+from relief.core.services import document_submit
+from relief.replenishment import access, selectors
+from relief.replenishment.export import plan_workbook
+from relief.replenishment.models import ReplenishmentPlan, Truck
+from relief.replenishment.services import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    access.require_viewer(request.user)
+    return render(request, "replenishment/dashboard.html", {"title": _("Logistics dashboard"),
+                                                            "data": selectors.dashboard()})
+
+
+def _horizon(raw: str) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise ValidationError({"horizon_days": _("give a whole number of days")}) from None
+
+
+@login_required
+def plans(request: HttpRequest) -> HttpResponse:
+    access.require_viewer(request.user)
+    if request.method == "POST":
+        access.require_planner(request.user)
+        try:
+            days = _horizon(request.POST.get("horizon_days", ""))
+            if not 1 <= days <= MAX_HORIZON_DAYS:
+                raise ValidationError({"horizon_days": _("give 1 to %(max)d days from today") % {
+                    "max": MAX_HORIZON_DAYS}})
+            truck = Truck.objects.filter(pk=request.POST.get("truck") or None).first()
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            job = job_start(kind="replenishment-plan", function="relief.replenishment.services.plan_job",
+                            arguments={"horizon_days": days, "truck_id": truck.pk if truck else None},
+                            user=request.user, queue="default")
+            return redirect("job", job_id=job.pk)
+    return render(request, "replenishment/plans.html", {
+        "title": _("Replenishment plans"),
+        "plans": ReplenishmentPlan.objects.select_related("truck", "created_by").order_by("-created_at")[:30],
+        "trucks": Truck.objects.all(), "default_days": DEFAULT_HORIZON_DAYS,
+        "can_plan": has_role(request.user, *access.PLANNERS),
+    })
+
+
+@login_required
+def plan(request: HttpRequest, number: str) -> HttpResponse:
+    if request.method == "POST":
+        found = access.plan_for(request.user, number, submit=True)
+        try:
+            found = document_submit(document=found, user=request.user)
+        except (DocumentError, ValidationError) as exc:
+            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("%(number)s submitted: draft transfers and purchase requests are ready in "
+                                        "the desk.") % {"number": found.number})
+        return redirect("replenishment:plan", number=number)
+    found = access.plan_for(request.user, number)
+    return render(request, "replenishment/plan.html", {
+        "title": found.number, "plan": found, "lines": selectors.plan_lines(found),
+        "can_submit": found.is_draft and has_role(request.user, *access.PLANNERS),
+    })
+
+
+@login_required
+def plan_xlsx(request: HttpRequest, number: str) -> HttpResponse:
+    found = access.plan_for(request.user, number)
+    response = HttpResponse(plan_workbook(found), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{found.number}.xlsx"'
+    return response
