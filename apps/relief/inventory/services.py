@@ -255,7 +255,7 @@ def stock_post(
         results.append(picks)
 
     missing = sorted(key for key, delta in deltas.items() if key not in bins and delta)
-    for b in _create_bins(missing):
+    for b in _create_bins(missing) if missing else ():
         b.on_hand = deltas[(b.item_id, b.warehouse_id, b.lot_id)]
         bins[(b.item_id, b.warehouse_id, b.lot_id)] = b
     changed = [bins[key] for key, delta in deltas.items() if delta]
@@ -468,7 +468,8 @@ def stock_entry_create(
     warehouses = Warehouse.objects.in_bulk(
         {c for ln in lines for c in (ln.source, ln.target) if c}, field_name="code")
     lots = Lot.objects.in_bulk({ln.lot for ln in lines if ln.lot}, field_name="code")
-    kits = set(Kit.objects.filter(item__code__in=items).values_list("item__code", flat=True))
+    kits = set(Kit.objects.filter(item__code__in=items).values_list("item__code", flat=True)) \
+        if entry_type in (EntryType.KITTING, EntryType.DEKITTING) else set()
     needs_source, needs_target = _needs(entry_type)
     built = []
     for n, ln in enumerate(lines):
@@ -560,7 +561,9 @@ def stock_entry_problems(*, entry: StockEntry, lines: list[StockEntryLine]) -> l
     if entry.purpose == IssuePurpose.WRITE_OFF and entry.reason not in WriteOffReason.values:
         problems.append(_("a write-off needs a reason"))
     needs_source, needs_target = _needs(entry.entry_type)
-    kits = set(Kit.objects.filter(item_id__in=[ln.item_id for ln in lines]).values_list("item_id", flat=True))
+    kitting = entry.entry_type in (EntryType.KITTING, EntryType.DEKITTING)
+    kits = set(Kit.objects.filter(item_id__in=[ln.item_id for ln in lines]).values_list("item_id", flat=True)) \
+        if kitting else set()
     for n, ln in enumerate(lines, start=1):
         for warehouse, needed, label in ((ln.source, needs_source, _("from")), (ln.target, needs_target, _("to"))):
             if needed and warehouse is None:
@@ -572,7 +575,7 @@ def stock_entry_problems(*, entry: StockEntry, lines: list[StockEntryLine]) -> l
                                                                                        "code": warehouse.code})
         if entry.entry_type == EntryType.RECEIPT and ln.item.tracks_expiry and not ln.expiry:
             problems.append(_("line %(n)d: %(item)s needs an expiry date") % {"n": n, "item": ln.item.code})
-        if entry.entry_type in (EntryType.KITTING, EntryType.DEKITTING) and ln.item_id not in kits:
+        if kitting and ln.item_id not in kits:
             problems.append(_("line %(n)d: %(item)s is not a kit") % {"n": n, "item": ln.item.code})
         if ln.lot_id and entry.entry_type != EntryType.RECEIPT and ln.lot.item_id != ln.item_id:
             problems.append(_("line %(n)d: lot %(lot)s is not of %(item)s") % {
