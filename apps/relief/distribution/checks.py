@@ -1,0 +1,35 @@
+"""`relief check` for distribution: every hand-over issued exactly once, entitlement states consistent."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, Sum
+
+from relief.distribution.models import Card, CardStatus, Entitlement, EntitlementStatus, Redemption, RedemptionLine
+from relief.distribution.services import VOUCHER_REDEMPTION
+from relief.inventory.models import StockLedgerEntry
+
+
+def run() -> list[str]:
+    problems = []
+    handed = dict(RedemptionLine.objects.values_list("redemption_id").annotate(q=Sum("qty_handed"))
+                  .values_list("redemption_id", "q"))
+    ledger = {}
+    for voucher, qty in (StockLedgerEntry.objects.filter(voucher_type=VOUCHER_REDEMPTION)
+                         .values_list("voucher_no").annotate(q=Sum("qty")).values_list("voucher_no", "q")):
+        ledger[voucher] = -qty
+    for pk in Redemption.objects.values_list("pk", flat=True).iterator():
+        if ledger.pop(f"RDM-{pk}", 0) != (handed.get(pk) or 0):
+            problems.append(f"redemption RDM-{pk}: stock issued differs from the quantities handed over")
+    for voucher in sorted(ledger):
+        if ledger[voucher]:
+            problems.append(f"stock issued under {voucher} has no redemption")
+    bad = Entitlement.objects.filter(
+        Q(status=EntitlementStatus.REDEEMED, redemption_line__isnull=True)
+        | (~Q(status=EntitlementStatus.REDEEMED) & Q(redemption_line__isnull=False))).count()
+    if bad:
+        problems.append(f"{bad} entitlement(s) whose status disagrees with their redemption line")
+    doubled = Card.objects.filter(status=CardStatus.ACTIVE).values("household_id").annotate(n=Count("pk")) \
+        .filter(n__gt=1).count()
+    if doubled:
+        problems.append(f"{doubled} household(s) with more than one active card")
+    return problems
