@@ -12,7 +12,7 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from relief.shelter import access, selectors, services
 from relief.shelter.models import AllocationPlanLine, EndReason, WaitingReason
@@ -56,8 +56,8 @@ def occupancy(request, code: str):
     """Plots by status, households, people, covered m² per person and households over capacity, per block."""
     site = access.site_for(request.user, code)
     data = selectors.occupancy(site=site)
-    return 200, {"site": site.code, "waiting": data["waiting"], "total": _occupancy_row("", data["total"]),
-                 "blocks": [_occupancy_row(r["block"].code, r) for r in data["blocks"]]}
+    return Status(200, {"site": site.code, "waiting": data["waiting"], "total": _occupancy_row("", data["total"]),
+                 "blocks": [_occupancy_row(r["block"].code, r) for r in data["blocks"]]})
 
 
 class PlotOut(Schema):
@@ -85,14 +85,14 @@ def _plot_out(plot) -> dict:
 
 @router.get("/shelter/sites/{code}/plots", response={200: list[PlotOut], 403: ApiError, 404: ApiError})
 def plots(request, code: str, status: Literal["vacant", "allocated", "unusable"] | None = None,
-          block: str | None = None, offset: int = Field(0, ge=0), limit: int = Field(500, ge=1, le=5000)):
+          block: str | None = None, offset: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=5000)):
     site = access.site_for(request.user, code)
     found = site.plots.select_related("block").order_by("code")
     if status:
         found = found.filter(status=status)
     if block:
         found = found.filter(block__code__iexact=block)
-    return 200, [_plot_out(p) for p in found[offset:offset + limit]]
+    return Status(200, [_plot_out(p) for p in found[offset:offset + limit]])
 
 
 class PlotStatusIn(Schema):
@@ -106,8 +106,8 @@ def plot_status(request, code: str, plot: str, payload: PlotStatusIn):
     """Mark a vacant plot unusable, or usable again."""
     site = access.site_for(request.user, code, write=True)
     found = access.plot_for(request.user, site, plot, write=True)
-    return 200, _plot_out(services.plot_set_status(user=request.user, plot=found, status=payload.status,
-                                                   note=payload.note))
+    return Status(200, _plot_out(services.plot_set_status(user=request.user, plot=found, status=payload.status,
+                                                   note=payload.note)))
 
 
 class AllocationOut(Schema):
@@ -151,7 +151,7 @@ def allocate(request, payload: AllocateIn):
     household, plot = _target(request, payload)
     allocation = services.plot_allocate(user=request.user, plot=plot, household=household,
                                         override_reason=payload.override_reason)
-    return 201, _allocation_out(allocation)
+    return Status(201, _allocation_out(allocation))
 
 
 class RelocateIn(AllocateIn):
@@ -164,7 +164,7 @@ def relocate(request, payload: RelocateIn):
     household, plot = _target(request, payload)
     allocation = services.household_relocate(user=request.user, household=household, plot=plot,
                                              override_reason=payload.override_reason, note=payload.note)
-    return 201, _allocation_out(allocation)
+    return Status(201, _allocation_out(allocation))
 
 
 class EndIn(Schema):
@@ -178,7 +178,7 @@ def end(request, number: str, payload: EndIn):
     allocation = access.allocation_for(request.user, number, write=True)
     ended = services.allocation_end(user=request.user, allocation=allocation, reason=payload.reason,
                                     note=payload.note)
-    return 200, _allocation_out(access.allocation_for(request.user, ended.number))
+    return Status(200, _allocation_out(access.allocation_for(request.user, ended.number)))
 
 
 class WaitingOut(Schema):
@@ -193,12 +193,12 @@ class WaitingOut(Schema):
 
 
 @router.get("/shelter/sites/{code}/waiting", response={200: list[WaitingOut], 403: ApiError, 404: ApiError})
-def waiting(request, code: str, offset: int = Field(0, ge=0), limit: int = Field(200, ge=1, le=5000)):
+def waiting(request, code: str, offset: int = Query(0, ge=0), limit: int = Query(200, ge=1, le=5000)):
     """The waiting list in rank order, with the reason for each rank."""
     site = access.site_for(request.user, code)
     rows = selectors.waiting_rows(site=site)[offset:offset + limit]
-    return 200, [{"rank": r.rank, "household": r.number, "size": r.size, "reason": r.reason, "since": r.since,
-                  "days": r.days, "priority": r.priority.points, "why": r.priority.explain()} for r in rows]
+    return Status(200, [{"rank": r.rank, "household": r.number, "size": r.size, "reason": r.reason, "since": r.since,
+                  "days": r.days, "priority": r.priority.points, "why": r.priority.explain()} for r in rows])
 
 
 class WaitingIn(Schema):
@@ -219,8 +219,8 @@ class WaitingCreated(Schema):
 def waiting_add(request, payload: WaitingIn):
     household = access.household_for(request.user, payload.household)
     entry = services.waiting_add(user=request.user, household=household, reason=payload.reason, note=payload.note)
-    return 201, {"household": household.number, "site": entry.site.code, "reason": entry.reason,
-                 "since": entry.since}
+    return Status(201, {"household": household.number, "site": entry.site.code, "reason": entry.reason,
+                 "since": entry.since})
 
 
 class PlanIn(Schema):
@@ -269,13 +269,13 @@ def plan_create(request, code: str, payload: PlanIn):
     """Run the planner over the site's waiting list; the proposal is kept as a draft plan to review."""
     site = access.site_for(request.user, code, write=True)
     plan = services.plan_create(user=request.user, site=site, weights=services.weights_from(payload.weights))
-    return 201, _plan_out(plan)
+    return Status(201, _plan_out(plan))
 
 
 @router.get("/shelter/plans/{number}", response={200: PlanOut, 403: ApiError, 404: ApiError})
-def plan_get(request, number: str, offset: int = Field(0, ge=0), limit: int = Field(200, ge=1, le=5000),
+def plan_get(request, number: str, offset: int = Query(0, ge=0), limit: int = Query(200, ge=1, le=5000),
              unplaced: bool = False):
-    return 200, _plan_out(access.plan_for(request.user, number), offset=offset, limit=limit, unplaced=unplaced)
+    return Status(200, _plan_out(access.plan_for(request.user, number), offset=offset, limit=limit, unplaced=unplaced))
 
 
 class LineIn(Schema):
@@ -288,7 +288,7 @@ def plan_line(request, number: str, line_no: int, payload: LineIn):
     plan = access.plan_for(request.user, number, write=True)
     line = AllocationPlanLine.objects.filter(plan=plan, line_no=line_no).first()
     if line is None:
-        return 404, {"detail": _("no line %(line)s in %(number)s") % {"line": line_no, "number": plan.number}}
+        return Status(404, {"detail": _("no line %(line)s in %(number)s") % {"line": line_no, "number": plan.number}})
     plot = None
     if payload.plot:
         plot = plan.site.plots.filter(code__iexact=payload.plot).first()
@@ -296,14 +296,14 @@ def plan_line(request, number: str, line_no: int, payload: LineIn):
             raise ValidationError({"plot": [_("no such plot in %(site)s") % {"site": plan.site.code}]})
     services.plan_line_set_plot(user=request.user, line=line, plot=plot)
     row = next(r for r in selectors.plan_lines(plan=plan, offset=line_no - 1, limit=1)["rows"])
-    return 200, {"line": row["line"].line_no, "rank": row["line"].rank, "household": row["household"].number,
+    return Status(200, {"line": row["line"].line_no, "rank": row["line"].rank, "household": row["household"].number,
                  "size": row["household"].size, "plot": row["plot"].code if row["plot"] else None,
                  "score": row["line"].score, "components": row["line"].components,
-                 "reasons": [str(x) for x in row["reasons"]]}
+                 "reasons": [str(x) for x in row["reasons"]]})
 
 
 @router.post("/shelter/plans/{number}/submit", response={200: PlanOut, 403: ApiError, 404: ApiError, 409: ApiError})
 def plan_submit(request, number: str):
     """Allocate every line's plot at once; refused, naming the line, if one was taken meanwhile."""
     plan = services.plan_submit(user=request.user, plan=access.plan_for(request.user, number, write=True))
-    return 200, _plan_out(plan, limit=0)
+    return Status(200, _plan_out(plan, limit=0))
