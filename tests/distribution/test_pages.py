@@ -68,3 +68,26 @@ def test_exports_carry_the_hxl_row(world, users):
     assert [c.value for c in book.active[2]][0] == "#org"
     report = client.get(f"/distribution/events/{world.event.pk}/").content.decode()
     assert "1 of 4 households served (5 people)" in report
+
+
+@pytest.mark.django_db
+def test_regeneration_page_shows_the_difference_and_applies_it(world, users):
+    from relief.distribution.models import Entitlement
+    from tests.distribution.conftest import register
+
+    register(users["admin"], world.sites["NYA"], size=3)
+    url = f"/distribution/cycles/{world.cycle.pk}/generate/"
+    client = Client()
+    client.force_login(users["manager"])
+    page = client.get(url)
+    assert page.status_code == 200
+    digest = page.context["plan"].digest
+    assert page.context["summary"]["add"] == 3
+    assert client.post(url, {"digest": digest}).status_code == 302
+    assert Entitlement.objects.filter(cycle=world.cycle).count() == 18
+    for role in ("distribution", "registrar", "auditor"):
+        other = Client()
+        other.force_login(users[role])
+        assert other.get(url).status_code == 403
+    desk = client.get("/desk/distribution/distributioncycle/")
+    assert desk.status_code == 200 and world.cycle.number in desk.content.decode()

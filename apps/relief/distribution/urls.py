@@ -12,6 +12,7 @@ urlpatterns = [
             name="event-export"),
     path("distribution/events/<int:event_id>/issues/<int:issue_id>/resolve/", views.sync_issue_resolve,
          name="issue-resolve"),
+    path("distribution/cycles/<int:cycle_id>/generate/", views.cycle_generate, name="cycle-generate"),
     path("distribution/cards/print/", views.print_cards, name="print"),
     path("distribution/cards/<uuid:job_id>.pdf", views.cards_pdf, name="cards-pdf"),
 ]

@@ -163,3 +163,35 @@ def cards_pdf(request: HttpRequest, job_id) -> HttpResponse:
         raise Http404
     return FileResponse(path.open("rb"), content_type="application/pdf", as_attachment=True,
                         filename=f"cards-{str(job.pk)[:8]}.pdf")
+
+
+@login_required
+def cycle_generate(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    """Show what re-generating the cycle would change; apply exactly that on confirmation."""
+    from django.shortcuts import get_object_or_404
+
+    from relief.core.documents import DocumentError
+    from relief.distribution.models import DistributionCycle
+    from relief.distribution.services import cycle_generate as generate
+    from relief.distribution.services import cycle_generation_plan
+    from relief.inventory.models import Item
+
+    require_role(request.user, *access.CYCLE_ROLES)
+    cycle = get_object_or_404(DistributionCycle, pk=cycle_id)
+    if request.method == "POST":
+        try:
+            done = generate(cycle=cycle, user=request.user, digest=request.POST.get("digest", ""))
+        except (ValidationError, DocumentError) as exc:
+            messages.error(request, "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+        else:
+            messages.success(request, _("%(added)d added, %(changed)d changed, %(reopened)d reopened, "
+                                        "%(cancelled)d cancelled.") % {
+                "added": done.added, "changed": done.changed, "reopened": done.reopened,
+                "cancelled": done.cancelled})
+        return redirect("distribution:cycle-generate", cycle_id=cycle.pk)
+    plan = cycle_generation_plan(cycle=cycle)
+    names = dict(Item.objects.filter(pk__in=plan.by_item).values_list("pk", "name"))
+    return render(request, "distribution/generate.html", {
+        "title": _("Entitlements of %(cycle)s") % {"cycle": cycle}, "cycle": cycle, "plan": plan,
+        "summary": plan.summary(), "items": [(names[i], d) for i, d in sorted(plan.by_item.items())],
+        "generations": cycle.generations.all()[:10]})
