@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from relief.replenishment import planner
-from relief.replenishment.planner import Demand, ItemSpec, Level, PlanInput, PlanInputError, Place, Road, Supply
+from relief.replenishment.planner import Demand, ItemSpec, Level, Place, PlanInput, PlanInputError, Road, Supply
 
 TODAY = datetime.date(2026, 3, 2)
 A, B, C, D = 1, 2, 3, 4  # warehouses
