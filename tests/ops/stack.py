@@ -1,0 +1,299 @@
+"""The production stack as real processes, for the ops tests and the load benchmark.
+
+A site made with `relief new-site` in its own sites folder, then gunicorn (`relief serve`), RQ workers
+(`relief worker`) and the scheduler (`relief scheduler`) started as the Procfile starts them, each in
+its own process group so a test can SIGKILL exactly the process it means to. Helpers drive the site
+over HTTP the way a browser or a scanner does, and read the database directly to verify what is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymysql
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "ops-pass-12345"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict:
+    """The environment a user's shell would have: none of the test suite's RELIEF_/DJANGO_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RELIEF_", "DJANGO_"))}
+    env.update(extra)
+    return env
+
+
+def relief(*args: str, sites_dir: Path, timeout: int = 300, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "relief.cli", *args], capture_output=True, text=True,
+                          env=clean_env(RELIEF_SITES_DIR=str(sites_dir)), timeout=timeout, cwd=REPO)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"relief {' '.join(args[:3])} failed ({done.returncode}):\n{done.stdout[-2000:]}"
+                           f"\n{done.stderr[-4000:]}")
+    return done
+
+
+def sql(database: str, query: str, params=(), *, port: int = 3306) -> list[tuple]:
+    conn = pymysql.connect(host="127.0.0.1", port=port, user="root", database=database, autocommit=True)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(query, params)
+            return list(cursor.fetchall())
+    finally:
+        conn.close()
+
+
+def drop_database(name: str, *, port: int = 3306) -> None:
+    assert name.startswith("test_relief_ops"), name
+    conn = pymysql.connect(host="127.0.0.1", port=port, user="root", autocommit=True)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        conn.close()
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of a process (gunicorn's workers, an RQ worker's work-horse)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: the parent pid is the 2nd field after the last ')'.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@dataclass
+class Stack:
+    """One site and its processes. ``processes`` maps a name (web, worker-1, ...) to its Popen."""
+
+    site: str
+    sites_dir: Path
+    database: str
+    db_port: int = 3306
+    web_port: int = 0
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    world: dict = field(default_factory=dict)
+    archive: Path | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def logs(self) -> Path:
+        path = self.sites_dir / "logs"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def relief(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        return relief("--site", self.site, *args, sites_dir=self.sites_dir, **kw)
+
+    def config(self) -> dict:
+        return json.loads((self.sites_dir / self.site / "site_config.json").read_text())
+
+    def set_config(self, **values) -> None:
+        path = self.sites_dir / self.site / "site_config.json"
+        path.write_text(json.dumps({**self.config(), **values}, indent=2))
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        """Start `relief --site X <args>` in its own process group, output to logs/<name>.log."""
+        out = (self.logs / f"{name}.log").open("ab")
+        proc = subprocess.Popen([sys.executable, "-m", "relief.cli", "--site", self.site, *args], stdout=out,
+                                stderr=subprocess.STDOUT, env=clean_env(RELIEF_SITES_DIR=str(self.sites_dir)),
+                                cwd=REPO, start_new_session=True)
+        out.close()
+        self.processes[name] = proc
+        return proc
+
+    def start_web(self, *, workers: int = 2) -> None:
+        self.web_port = self.web_port or free_port()
+        self.start("web", "serve", "--port", str(self.web_port), "--workers", str(workers))
+        self.wait_web(workers=workers)
+
+    def wait_web(self, *, workers: int = 2, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with suppress(requests.RequestException):
+                if (requests.get(f"{self.base}/desk/login/", timeout=5).status_code == 200
+                        and len(self.web_workers()) >= workers):
+                    return
+            time.sleep(0.3)
+        raise RuntimeError(f"web did not come up:\n{self.tail('web')}")
+
+    def web_workers(self) -> list[int]:
+        master = self.processes.get("web")
+        return children(master.pid) if master else []
+
+    def start_worker(self, name: str, *queues: str) -> subprocess.Popen:
+        proc = self.start(name, "worker", *queues)
+        return proc
+
+    def start_scheduler(self, *, interval: int = 2) -> subprocess.Popen:
+        return self.start("scheduler", "scheduler", "--interval", str(interval))
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill one process group this stack started (the process and any child it forked)."""
+        proc = self.processes.pop(name)
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=20)
+        if proc.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.kill(name, signal.SIGTERM)
+
+    def tail(self, name: str, lines: int = 40) -> str:
+        path = self.logs / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def rss(self) -> dict[str, float]:
+        """Resident memory (MB) of each process, gunicorn's workers and any work-horse counted apart."""
+        report = {}
+        for name, proc in self.processes.items():
+            report[name] = round(rss_mb(proc.pid), 1)
+            for n, child in enumerate(children(proc.pid), 1):
+                report[f"{name}/{'worker' if name == 'web' else 'horse'}-{n}"] = round(rss_mb(child), 1)
+        return report
+
+    # HTTP as its users drive it
+
+    def login(self, username: str, password: str = PASSWORD) -> requests.Session:
+        """A desk session, logged in through the login form with its CSRF token."""
+        session = requests.Session()
+        page = session.get(f"{self.base}/desk/login/", timeout=30)
+        token = csrf_token(page.text)
+        done = session.post(f"{self.base}/desk/login/?next=/desk/", timeout=30, allow_redirects=False,
+                            data={"csrfmiddlewaretoken": token, "username": username, "password": password},
+                            headers={"Referer": f"{self.base}/desk/login/"})
+        if done.status_code != 302:
+            raise RuntimeError(f"login as {username} failed: {done.status_code}")
+        return session
+
+    def token(self, username: str, password: str = PASSWORD, name: str = "ops test") -> dict:
+        done = requests.post(f"{self.base}/api/v1/auth/token", json={"username": username, "password": password,
+                                                                    "name": name}, timeout=30)
+        done.raise_for_status()
+        return {"Authorization": f"Bearer {done.json()['token']}"}
+
+    def post_form(self, session: requests.Session, path: str, data: dict, **kw) -> requests.Response:
+        """POST a desk form: the CSRF token is read from a page, as the browser would have it."""
+        token = csrf_token(session.get(f"{self.base}/desk/", timeout=30).text)
+        return session.post(f"{self.base}{path}", data={**data, "csrfmiddlewaretoken": token}, timeout=60,
+                            headers={"Referer": f"{self.base}{path}"}, **kw)
+
+    def job_status(self, session: requests.Session, job_id: str) -> dict:
+        return session.get(f"{self.base}/jobs/{job_id}/status/", timeout=30).json()
+
+    def wait_job(self, session: requests.Session, job_id: str, *, timeout: float = 90,
+                 until=("finished", "failed")) -> dict:
+        deadline = time.monotonic() + timeout
+        status = {}
+        while time.monotonic() < deadline:
+            status = self.job_status(session, job_id)
+            if status["status"] in until:
+                return status
+            time.sleep(0.2)
+        raise AssertionError(f"job {job_id} still {status} after {timeout}s\n{self.tail('worker-1')}"
+                             f"\n{self.tail('worker-2')}\n{self.tail('scheduler')}")
+
+    # What is stored
+
+    def sql(self, query: str, params=()) -> list[tuple]:
+        return sql(self.database, query, params, port=self.db_port)
+
+    def bins_match_ledger(self) -> list[tuple]:
+        """Bins whose on-hand differs from the sum of their ledger rows (empty when the books balance)."""
+        return self.sql("""
+            SELECT b.id, b.on_hand, COALESCE(SUM(l.qty), 0) FROM inventory_bin b
+            LEFT JOIN inventory_stockledgerentry l
+              ON l.item_id = b.item_id AND l.warehouse_id = b.warehouse_id AND l.lot_id = b.lot_id
+            GROUP BY b.id, b.on_hand HAVING b.on_hand <> COALESCE(SUM(l.qty), 0)""")
+
+    def check(self) -> str:
+        done = self.relief("check", check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+
+def csrf_token(html: str) -> str:
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html) or re.search(
+        r'name="csrf-token" content="([^"]+)"', html)
+    if not found:
+        raise RuntimeError("no CSRF token on the page")
+    return found.group(1)
+
+
+def create_site(stack: Stack, *, redis_url: str, households: int, cycles: int = 1,
+                site_codes: tuple[str, ...] = ("NYA",)) -> Stack:
+    """`relief new-site` on MariaDB, the demo, then the ops world (stock, cycles, cards, open events)."""
+    stack.sites_dir.mkdir(parents=True, exist_ok=True)
+    relief("new-site", stack.site, "--db-url", f"mysql://root@127.0.0.1:{stack.db_port}/{stack.database}",
+           "--redis-url", redis_url, "--admin-password", PASSWORD, sites_dir=stack.sites_dir)
+    stack.relief("demo", "--households", str(households), "--password", PASSWORD, timeout=900)
+    stack.world = seed_world(stack, cycles=cycles, site_codes=site_codes)
+    return stack
+
+
+def seed_world(stack: Stack, *, cycles: int = 1, site_codes: tuple[str, ...] = ("NYA",)) -> dict:
+    out = stack.sites_dir / f"world-{time.monotonic_ns()}.json"
+    stack.relief("shell", "--no-imports", "-c",
+                 f"from tests.ops.seed import main; main({str(out)!r}, cycles={cycles}, site_codes={site_codes!r})",
+                 timeout=900)
+    return json.loads(out.read_text())
+
+
+def remove_site(stack: Stack) -> None:
+    stack.stop()
+    with suppress(pymysql.MySQLError):
+        drop_database(stack.database, port=stack.db_port)
+    shutil.rmtree(stack.sites_dir / stack.site, ignore_errors=True)
