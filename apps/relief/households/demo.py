@@ -19,7 +19,7 @@ from relief.households.importer import Mapping, files_dir, run_import
 CAMP_WEIGHTS = [("NYA", 0.5), ("NDU", 0.35), ("MTE", 0.15)]
 BLOCKS = [f"B{n:02d}" for n in range(1, 13)]
 # Household sizes 1..12; the weights give a mean of about 4.5 (field figure: 4.3).
-SIZE_WEIGHTS = [7, 10, 14, 16, 16, 13, 9, 6, 4, 2, 2, 1]
+SIZE_WEIGHTS = [9, 12, 16, 17, 15, 11, 8, 5, 3, 2, 1, 1]
 
 BI_FAMILY = ["Ndayishimiye", "Niyonzima", "Nshimirimana", "Hakizimana", "Ndikumana", "Bizimana", "Habonimana",
              "Manirakiza", "Niyongabo", "Nkurunziza", "Ndayizeye", "Ntakirutimana", "Irakoze", "Nduwimana",
@@ -101,7 +101,7 @@ class DemoRegistry:
             "language": ("kiswahili" if rng.random() < 0.8 else "french") if country == "drc" else (
                 "kirundi" if rng.random() < 0.9 else "french"),
             "phone": f"+2557{rng.randint(10_000_000, 99_999_999)}" if rng.random() < 0.6 else "",
-            "group_id": f"945-{registered.year % 100:02d}C{rng.randint(0, 99999):05d}" if rng.random() < 0.9 else "",
+            "group_id": f"945-{registered.year % 100:02d}C{index:06d}" if rng.random() < 0.9 else "",
             "registered": registered, "purposes": purposes,
             "collector": (self.person(country, rng.choice(["female", "male"])), rng.choice(
                 ["neighbour", "brother", "sister", "cousin", "friend"])) if rng.random() < 0.05 else None,
@@ -129,13 +129,13 @@ class DemoRegistry:
         self.next_member += 1
         return {"given": given, "family": family or surname, "sex": sex, "born": born, "relationship": relationship,
                 "age": age if estimated else None, "needs": needs, "wg": wg,
-                "individual_id": f"945-{rng.getrandbits(32):08X}" if rng.random() < 0.85 else ""}
+                "individual_id": f"945-{self.next_member:08d}" if rng.random() < 0.85 else ""}
 
     def duplicate_of(self, original: dict, index: int) -> dict:
         """The same family registered again: a typo in a name, another camp sometimes, no UNHCR id."""
         rng = self.rng
         copy = {**original, "index": index, "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "group_id": "", "block": rng.choice(BLOCKS)}
+                "group_id": "", "block": rng.choice(BLOCKS), "copy_of": original["uuid"]}
         if rng.random() < 0.3:
             copy["camp"] = rng.choice([c for c, _w in CAMP_WEIGHTS if c != original["camp"]])
         if rng.random() < 0.5:
@@ -230,7 +230,8 @@ def generate(count: int, *, seed: int = 4) -> list[dict]:
 def new_arrivals(seed: int = 7) -> list[dict]:
     """A small batch for the upload page: twelve families, one with a missing sex, one without consent."""
     demo = DemoRegistry(seed)
-    batch = [demo.household(90_000 + i) for i in range(12)]
+    demo.next_member = 9_000_000
+    batch = [demo.household(900_000 + i) for i in range(12)]
     if batch[3]["members"]:
         batch[3]["members"][0]["sex"] = ""
     batch[7]["purposes"] = []

@@ -40,6 +40,12 @@ HOUSEHOLD_FIELDS = [
 MEMBER_FIELDS = ["given_name", "family_name", "sex", "date_of_birth", "age", "relationship", "individual_id",
                  "is_head", *WG_FIELDS, "specific_needs", *NEED_FIELDS]
 PHONE_RE = re.compile(r"^\+?[0-9]{9,15}$")
+# Computed once: enum ``.values`` builds a new list on every call, and an import checks ~100,000 members.
+SEXES = tuple(Sex.values)
+RELATIONSHIPS = tuple(Relationship.values)
+DIFFICULTIES = frozenset(Difficulty.values)
+COUNTRY_CODES = tuple(c for c, _label in COUNTRIES)
+LANGUAGE_CODES = tuple(c for c, _label in LANGUAGES)
 OLDEST = 120
 
 
@@ -114,7 +120,6 @@ def as_list(value) -> list[str]:
 
 
 def _coded(value: str, allowed: Iterable[str], errors: dict, name: str) -> str:
-    allowed = list(allowed)
     if value not in allowed:
         errors[name] = _("'%(value)s' is not one of: %(allowed)s") % {"value": value[:20],
                                                                      "allowed": ", ".join(allowed)}
@@ -169,11 +174,11 @@ def clean_household(raw: dict, *, places: Places, partial: bool = False, today: 
         errors["consent_given_by"] = _("is required: no registration without recorded consent")
     if given("origin_country"):
         value = text(raw.get("origin_country"))
-        out["origin_country"] = _coded(value, [c for c, _label in COUNTRIES], errors, "origin_country") if value \
+        out["origin_country"] = _coded(value, COUNTRY_CODES, errors, "origin_country") if value \
             else ""
     if given("language"):
         value = text(raw.get("language")).lower()
-        out["language"] = _coded(value, [c for c, _label in LANGUAGES], errors, "language") if value else ""
+        out["language"] = _coded(value, LANGUAGE_CODES, errors, "language") if value else ""
     if given("phone"):
         value = re.sub(r"[\s\-().]", "", text(raw.get("phone")))
         if value.startswith("00"):
@@ -227,13 +232,13 @@ def clean_member(raw: dict, *, on: date, partial: bool = False) -> tuple[dict, d
         if not value:
             errors["sex"] = _("is required")
         else:
-            out["sex"] = _coded(value, Sex.values, errors, "sex")
+            out["sex"] = _coded(value, SEXES, errors, "sex")
     if given("relationship"):
         value = text(raw.get("relationship")).lower()
         if not value:
             errors["relationship"] = _("is required")
         else:
-            out["relationship"] = _coded(value, Relationship.values, errors, "relationship")
+            out["relationship"] = _coded(value, RELATIONSHIPS, errors, "relationship")
     if given("date_of_birth") or given("age"):
         try:
             born = parse_date(raw.get("date_of_birth"))
@@ -276,7 +281,7 @@ def clean_member(raw: dict, *, on: date, partial: bool = False) -> tuple[dict, d
             continue
         try:
             number = int(float(text(value)))
-            if number not in Difficulty.values:
+            if number not in DIFFICULTIES:
                 raise ValueError
             out[name] = number
         except ValueError:
