@@ -4,7 +4,7 @@ import pytest
 from django.db import connection, transaction
 
 from relief.core.models import NamingSeries
-from relief.core.naming import naming_next
+from relief.core.naming import naming_next, naming_next_many
 
 
 @pytest.mark.smoke
@@ -51,3 +51,11 @@ def test_concurrent_threads_take_every_number_once_without_gaps():
     expected = {f"RACE-{n:05d}" for n in range(1, threads * per_thread + 1)}
     assert sorted(taken) == sorted(expected)
     assert NamingSeries.objects.get(name="RACE-").current == threads * per_thread
+
+
+@pytest.mark.django_db
+def test_a_bulk_take_continues_the_series():
+    assert naming_next(series="HH-NYA-", digits=6) == "HH-NYA-000001"
+    assert naming_next_many(series="HH-NYA-", count=3, digits=6) == ["HH-NYA-000002", "HH-NYA-000003", "HH-NYA-000004"]
+    assert naming_next_many(series="HH-NYA-", count=0) == []
+    assert naming_next(series="HH-NYA-", digits=6) == "HH-NYA-000005"

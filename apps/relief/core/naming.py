@@ -14,23 +14,6 @@ from relief.core.models import NamingSeries
 # INSERT on first use would let two racing inserts both hold shared locks on the new
 # row and deadlock on MariaDB when they upgrade them.
 _UPSERT = {
-    "mysql": "INSERT INTO {table} (name, current) VALUES (%s, 1) ON DUPLICATE KEY UPDATE current = current + 1",
-    "sqlite": (
-        "INSERT INTO {table} (name, current) VALUES (%s, 1) ON CONFLICT(name) DO UPDATE SET current = current + 1"
-    ),
-}
-
-
-def naming_next(*, series: str, digits: int = 5) -> str:
-    table = connection.ops.quote_name(NamingSeries._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_UPSERT[connection.vendor].format(table=table), [series])
-        cursor.execute(f"SELECT current FROM {table} WHERE name = %s", [series])
-        (current,) = cursor.fetchone()
-    return f"{series}{current:0{digits}d}"
-
-
-_UPSERT_MANY = {
     "mysql": "INSERT INTO {table} (name, current) VALUES (%s, %s) ON DUPLICATE KEY UPDATE current = current + %s",
     "sqlite": (
         "INSERT INTO {table} (name, current) VALUES (%s, %s) ON CONFLICT(name) DO UPDATE SET current = current + %s"
@@ -39,12 +22,16 @@ _UPSERT_MANY = {
 
 
 def naming_next_many(*, series: str, count: int, digits: int = 5) -> list[str]:
-    """``count`` consecutive numbers in one statement, for bulk imports (one round trip, not ``count``)."""
+    """``count`` consecutive numbers in one statement (bulk imports take them in one round trip)."""
     if count < 1:
         return []
     table = connection.ops.quote_name(NamingSeries._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_UPSERT_MANY[connection.vendor].format(table=table), [series, count, count])
+        cursor.execute(_UPSERT[connection.vendor].format(table=table), [series, count, count])
         cursor.execute(f"SELECT current FROM {table} WHERE name = %s", [series])
         (last,) = cursor.fetchone()
     return [f"{series}{n:0{digits}d}" for n in range(last - count + 1, last + 1)]
+
+
+def naming_next(*, series: str, digits: int = 5) -> str:
+    return naming_next_many(series=series, count=1, digits=digits)[0]
