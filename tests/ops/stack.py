@@ -177,10 +177,16 @@ class Stack:
         return self.start("scheduler", "scheduler", "--interval", str(interval))
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Kill one process group this stack started (the process and any child it forked)."""
+        """Kill one process this stack started, with its process group and its children: an RQ
+        work-horse runs in a session of its own, and a power cut takes it down too."""
         proc = self.processes.pop(name)
+        horses = children(proc.pid)
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
+        if sig == signal.SIGKILL:
+            for pid in horses:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, sig)
         with suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=20)
         if proc.poll() is None:
