@@ -187,3 +187,14 @@ def test_unreadable_file_and_bad_mapping(camps, tmp_path):
         do_import(junk)
     with pytest.raises(ImportFileError, match="unknown fields"):
         Mapping.load({"format": "kobo", "household": {"name_of_cat": "x"}, "member": {}})
+
+
+def test_imported_rows_have_their_history_with_the_officer(camps, users, tmp_path):
+    do_import(kobo_xlsx(tmp_path / "e.xlsx", [family(1), family(2)]), user=users["registrar"])
+    for model in (Household, Member):
+        created = model.history.filter(history_type="+")
+        assert created.count() == model.objects.count()
+        assert set(created.values_list("history_user__username", flat=True)) == {"registrar"}
+        assert set(created.values_list("id", flat=True)) == set(model.objects.values_list("pk", flat=True))
+    head = Member.objects.get(given_name="Jean1")
+    assert head.household.members.filter(is_head=True).get() == head and head.history.get().given_name == "Jean1"

@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -496,18 +496,102 @@ def write(submissions: list[Submission], *, user, progress: Callable[[int, int],
             derive_household(household, members, today=today)
             new_households.append(household)
             new_subs.append(members)
-        bulk_create_with_history(new_households, Household, batch_size=BATCH, default_user=user)
+        now = timezone.now()
+        for household in new_households:
+            household.created_at = household.updated_at = now
+        insert_rows(new_households)
+        for start in range(0, len(new_households), BATCH):
+            chunk = new_households[start:start + BATCH]
+            ids = dict(Household.objects.filter(number__in=[h.number for h in chunk]).values_list("number", "pk"))
+            for household in chunk:
+                household.pk = household.id = ids[household.number]
+        insert_history(new_households, user=user, now=now)
         for household, members in zip(new_households, new_subs, strict=True):
             for m in members:
                 m.household = household
             new_members.extend(members)
-        bulk_create_with_history(new_members, Member, batch_size=BATCH, default_user=user)
+        insert_rows(new_members)
+        _member_ids(new_households, new_subs)
+        insert_history(new_members, user=user, now=now)
         counts.households_new, counts.members_new = len(new_households), len(new_members)
         if progress:
             progress(len(new_households), len(submissions))
         _update_existing([s for s in submissions if s.existing is not None], locked, counts, user=user, today=today)
         _add_collectors(submissions, new_households, user=user)
     return counts
+
+
+def _db_values(fields, obj) -> tuple:
+    values = []
+    for f in fields:
+        value = getattr(obj, f.attname)
+        if isinstance(f, models.DateTimeField) and value is not None:
+            value = connection.ops.adapt_datetimefield_value(value)
+        values.append(value)
+    return tuple(values)
+
+
+def _insert_sql(model, columns) -> str:
+    quote = connection.ops.quote_name
+    return (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))})")
+
+
+def insert_rows(objs: list) -> None:
+    """Insert new rows with plain multi-row INSERTs; the caller reads their primary keys back.
+
+    The ORM's bulk_create spends most of a 100,000-member import compiling each value into SQL;
+    these rows hold only plain values (text, numbers, dates, booleans) that the driver escapes itself.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
+    sql = _insert_sql(model, fields)
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), BATCH):
+            cursor.executemany(sql, [_db_values(fields, o) for o in objs[start:start + BATCH]])
+
+
+def insert_history(objs: list, *, user, now) -> None:
+    """The "+" history rows of freshly inserted rows (their primary keys set)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    history = model.history.model
+    tracked = {f.attname for f in model._meta.concrete_fields}
+    columns = [f for f in history._meta.concrete_fields if not f.primary_key]
+    extra = {"history_date": connection.ops.adapt_datetimefield_value(now), "history_change_reason": None,
+             "history_type": "+", "history_user_id": user.pk if user is not None else None}
+    sql = _insert_sql(history, columns)
+    rows = []
+    for obj in objs:
+        values = []
+        for f in columns:
+            if f.attname in tracked:
+                value = getattr(obj, f.attname)
+                if isinstance(f, models.DateTimeField) and value is not None:
+                    value = connection.ops.adapt_datetimefield_value(value)
+            else:
+                value = extra[f.attname]
+            values.append(value)
+        rows.append(tuple(values))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH):
+            cursor.executemany(sql, rows[start:start + BATCH])
+
+
+def _member_ids(households: list[Household], members_of: list[list[Member]]) -> None:
+    """Read back member ids: within one household they were inserted, and so numbered, in order."""
+    for start in range(0, len(households), BATCH):
+        chunk = households[start:start + BATCH]
+        ids: dict[int, list[int]] = defaultdict(list)
+        for household_id, pk in Member.objects.filter(household_id__in=[h.pk for h in chunk]).order_by(
+                "household_id", "pk").values_list("household_id", "pk"):
+            ids[household_id].append(pk)
+        for household, members in zip(chunk, members_of[start:start + BATCH], strict=True):
+            for member, pk in zip(members, ids[household.pk], strict=True):
+                member.pk = member.id = pk
 
 
 def _take_numbers(fresh: list[Submission]) -> dict[int, Iterator[str]]:
