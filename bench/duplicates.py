@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
-from _households_setup import setup, teardown
+from households_import import setup, teardown
 
 NAME = "bench_relief_households_duplicates"
 
