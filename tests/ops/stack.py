@@ -303,3 +303,96 @@ def remove_site(stack: Stack) -> None:
     with suppress(pymysql.MySQLError):
         drop_database(stack.database, port=stack.db_port)
     shutil.rmtree(stack.sites_dir / stack.site, ignore_errors=True)
+
+
+class PrivateServer:
+    """A database or Redis server of the test's own, on a free port, that the test may stop and start
+    (the shared servers on the standard ports carry other tests and are never touched)."""
+
+    name = "server"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 60) -> None:
+        log = (self.root / f"{self.name}.log").open("ab")
+        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            if self.ready():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not start:\n{(self.root / f'{self.name}.log').read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM), as a service manager restarting it would do."""
+        if self.proc is None:
+            return
+        with suppress(ProcessLookupError):
+            self.proc.terminate()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+class PrivateMariaDB(PrivateServer):
+    name = "mariadb"
+
+    def install(self) -> PrivateMariaDB:
+        done = subprocess.run(
+            ["mariadb-install-db", "--no-defaults", f"--datadir={self.root / 'data'}",
+             "--auth-root-authentication-method=normal", "--skip-test-db",
+             *(["--user=root"] if os.geteuid() == 0 else [])],
+            capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"mariadb-install-db failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        return self
+
+    def command(self) -> list[str]:
+        binary = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+        return [binary, "--no-defaults", f"--datadir={self.root / 'data'}", f"--port={self.port}",
+                "--bind-address=127.0.0.1", f"--socket={self.root / 'sock'}", f"--pid-file={self.root / 'pid'}",
+                "--innodb-buffer-pool-size=128M", "--skip-name-resolve",
+                *(["--user=root"] if os.geteuid() == 0 else [])]
+
+    def ready(self) -> bool:
+        try:
+            pymysql.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=1).close()
+            return True
+        except pymysql.MySQLError:
+            return False
+
+
+class PrivateRedis(PrivateServer):
+    name = "redis"
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def command(self) -> list[str]:
+        return [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", str(self.root)]
+
+    def ready(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=1).ping())
+        except redis.RedisError:
+            return False
