@@ -95,13 +95,14 @@ def test_bad_bodies_get_422_naming_the_field(users, scene):
 def test_occupancy_page_and_map_show_the_plots(users, scene):
     client = client_for(users, "auditor")
     page = client.get("/shelter/NYA/").content.decode()
-    assert "<svg" in page and scene["plot"].code in page
+    assert 'data-src="/shelter/NYA/map.svg"' in page and "shelter/map.js" in page
     occupancy = client.get("/api/v1/shelter/sites/NYA/occupancy").json()
     assert occupancy["total"]["vacant"] == 1 and occupancy["waiting"] == 1
     waiting = client.get("/api/v1/shelter/sites/NYA/waiting").json()
     assert waiting[0]["rank"] == 1 and waiting[0]["why"]
     svg = client.get("/shelter/NYA/map.svg")
     assert svg["Content-Type"].startswith("image/svg+xml") and b"sm-vacant" in svg.content
+    assert scene["plot"].code.encode() in svg.content
 
 
 @pytest.mark.django_db

@@ -45,8 +45,6 @@ def site(request: HttpRequest, code: str) -> HttpResponse:
     plans = AllocationPlan.objects.filter(site=found).order_by("-created_at")[:10]
     return render(request, "shelter/site.html", {"title": _("Occupancy: %(site)s") % {"site": found.name},
                                                  "data": data, "site": found, "plans": plans,
-                                                 # Built by the selector with every text escaped.
-                                                 "map_svg": selectors.site_map_svg(site=found),
                                                  "can_write": access.can_write(request.user)})
 
 
