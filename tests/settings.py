@@ -24,7 +24,8 @@ os.makedirs(os.environ["RELIEF_FILES_DIR"])
 from relief.settings import *  # noqa: E402,F403
 from relief.settings import DATABASES  # noqa: E402
 
-DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("RELIEF_TEST_DB", "test_relief")
+if DATABASES["default"]["ENGINE"].endswith("mysql"):
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("RELIEF_TEST_DB", "test_relief")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 RELIEF_TEST_SCRATCH = _scratch
 
