@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from relief.core.services import document_submit
 from relief.replenishment import access, selectors, services
@@ -81,7 +81,7 @@ def plan_create(request, payload: PlanIn):
         if truck is None:
             raise ValidationError({"truck": _("unknown truck '%(name)s'") % {"name": payload.truck}})
     plan = services.plan_create(user=request.user, horizon_days=payload.horizon_days, truck=truck)
-    return 201, _plan(plan)
+    return Status(201, _plan(plan))
 
 
 @router.get("/replenishment/plans/{number}", response=PlanOut, summary="One plan with every line and its reason")

@@ -129,19 +129,15 @@ class PlanInput:
     def digest(self) -> str:
         """A fingerprint of every input: the same digest always gives the same plan."""
 
-        def plain(value):
-            if dataclasses.is_dataclass(value):
-                return plain(dataclasses.asdict(value))
-            if isinstance(value, dict):
-                return {str(k): plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-            if isinstance(value, list | tuple | frozenset | set):
-                items = [plain(v) for v in value]
-                return sorted(items, key=json.dumps) if isinstance(value, frozenset | set) else items
-            if isinstance(value, datetime.date | Decimal):
-                return str(value)
-            return value
+        def rows(values) -> list:
+            return [[getattr(v, f.name) for f in dataclasses.fields(v)] for v in values]
 
-        return hashlib.sha256(json.dumps(plain(self), sort_keys=True).encode()).hexdigest()
+        payload = [str(self.today), str(self.horizon_end), self.max_late_days,
+                   rows(self.places[k] for k in sorted(self.places)), rows(self.items[k] for k in sorted(self.items)),
+                   rows(self.demands), rows(self.supplies), rows(self.levels), rows(self.roads),
+                   rows([self.truck]) if self.truck else None,
+                   sorted((g, sorted(sites)) for g, sites in self.earmarks.items()), sorted(self.labels.items())]
+        return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
 
 
 @dataclasses.dataclass
@@ -188,11 +184,18 @@ class Roads:
                 continue
             self.graph.add_edge(road.a, road.b, km=km, days=days)
         self._cache: dict[int, tuple[dict, dict]] = {}
+        self._pairs: dict[tuple[int, int], tuple[float, int] | None] = {}
 
     def between(self, a: int, b: int) -> tuple[float, int] | None:
         """(km, days) from a to b, or None when no road joins them."""
         if a == b:
             return 0.0, 0
+        key = (a, b)
+        if key not in self._pairs:
+            self._pairs[key] = self._shortest(a, b)
+        return self._pairs[key]
+
+    def _shortest(self, a: int, b: int) -> tuple[float, int] | None:
         if a not in self.graph or b not in self.graph:
             return None
         if a not in self._cache:
@@ -461,6 +464,7 @@ class Planner:
                 transport = round(1000 * float(truck.cost_per_km) * km * share)
                 arcs.append((si, di, late, transport))
         units = sum(d.qty for d in deficits)
+        arcs = self._prune(arcs, surpluses, units)
         top_transport = max((a[3] for a in arcs), default=0)
         top_late = max((a[2] for a in arcs), default=0)
         # Lexicographic weights: one unit-day late outweighs every transport saving, one unit bought outweighs
@@ -484,6 +488,26 @@ class Planner:
         flow = nx.min_cost_flow(graph)
         return {(si, di): flow[("s", si)][("d", di)] for si, di, _l, _t in arcs if flow[("s", si)][("d", di)]} | {
             ("buy", di): flow[BUY][("d", di)] for di in range(len(deficits)) if flow[BUY][("d", di)]}
+
+    @staticmethod
+    def _prune(arcs: list[tuple], surpluses: list[_Surplus], units: int) -> list[tuple]:
+        """Keep, for each deficit, its best arcs until their sources together hold every unit short.
+
+        Exact: if a deficit drew on a worse source, one of these sources would have a unit to spare
+        (together they hold more than all deficits take), and moving that unit is no worse.
+        """
+        by_deficit: dict[int, list[tuple]] = defaultdict(list)
+        for arc in arcs:
+            by_deficit[arc[1]].append(arc)
+        kept = []
+        for di in sorted(by_deficit):
+            held = 0
+            for arc in sorted(by_deficit[di], key=lambda a: (a[2], a[3], a[0])):
+                kept.append(arc)
+                held += surpluses[arc[0]].qty
+                if held >= units:
+                    break
+        return kept
 
     def _take_lots(self, surplus: _Surplus, qty: int) -> list[list]:
         lots: list[list] = []

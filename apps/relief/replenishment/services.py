@@ -79,7 +79,7 @@ def plan_create(*, user, horizon_days: int = DEFAULT_HORIZON_DAYS, truck: Truck 
                      volume_m3=ln.volume_m3, cost=ln.cost, truck_load=ln.truck_load,
                      needed_for=", ".join(ln.needed_for)[:400], lots=ln.lots, explanation=ln.explanation)
             for ln in result.lines
-        ], batch_size=1000)
+        ], batch_size=4000)
     return plan
 
 
