@@ -6,7 +6,7 @@ import base64
 from collections import defaultdict
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
@@ -24,7 +24,7 @@ from relief.distribution.models import (
 )
 from relief.distribution.services import initials
 from relief.households.models import AlternateCollector, Household, Member
-from relief.households.selectors import household_identity
+from relief.inventory.models import Item
 
 MANIFEST_VERSION = 1
 
@@ -44,32 +44,39 @@ def event_manifest(event: DistributionEvent) -> dict:
     rows = (Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id)
             .exclude(status=EntitlementStatus.CANCELLED)
             .values_list("household_id", "item__code", "qty", "status", "pk").order_by("pk"))
-    redeemed_ids = []
+    codes: set[str] = set()
     for household_id, item, qty, status, pk in rows.iterator(chunk_size=10000):
         ents[household_id].append((item, qty, status, pk))
-        if status == EntitlementStatus.REDEEMED:
-            redeemed_ids.append(pk)
+        codes.add(item)
     collected: dict[int, dict] = {}
-    for chunk in range(0, len(redeemed_ids), 5000):
-        lines = RedemptionLine.objects.filter(entitlement_id__in=redeemed_ids[chunk:chunk + 5000])
-        for household_id, at, lane in lines.values_list("redemption__household_id", "redemption__scanned_at",
-                                                        "redemption__lane"):
-            collected.setdefault(household_id, {"at": at.isoformat(), "lane": lane})
-    households = (Household.objects.filter(pk__in=list(ents)).select_related("site", "block")
-                  .prefetch_related(Prefetch("members", queryset=Member.objects.filter(is_head=True, active=True))))
-    identity = {h.pk: household_identity(h) for h in households.iterator(chunk_size=2000)}
+    for household_id, at, lane in (Redemption.objects.filter(event__cycle_id=event.cycle_id,
+                                                             household__site_id=event.site_id)
+                                   .values_list("household_id", "scanned_at", "lane").order_by("scanned_at")):
+        collected.setdefault(household_id, {"at": at.isoformat(), "lane": lane})
+    # Whole-site queries rather than IN lists of thousands of ids; rows as tuples, no model instances but the
+    # heads (whose initials the registry's own Member.initials gives).
+    identity = {pk: {"number": number, "size": size, "block": block or ""}
+                for pk, number, size, block in Household.objects.filter(site_id=event.site_id)
+                .values_list("pk", "number", "size", "block__code").iterator(chunk_size=10000) if pk in ents}
+    for head in (Member.objects.filter(household__site_id=event.site_id, is_head=True, active=True)
+                 .only("household_id", "given_name", "family_name").iterator(chunk_size=10000)):
+        if head.household_id in identity:
+            identity[head.household_id]["head_initials"] = head.initials
     collectors: dict[int, list] = defaultdict(list)
     for pk, household_id, name, relationship in (AlternateCollector.objects.filter(
-            household_id__in=list(ents), active=True).values_list("pk", "household_id", "name", "relationship")):
-        collectors[household_id].append({"id": pk, "initials": initials(name), "relationship": relationship})
+            household__site_id=event.site_id, active=True).values_list("pk", "household_id", "name",
+                                                                      "relationship")):
+        if household_id in ents:
+            collectors[household_id].append({"id": pk, "initials": initials(name), "relationship": relationship})
     cards = {}
-    for serial, generation, household_id in (Card.objects.filter(household_id__in=list(ents), status=CardStatus.ACTIVE)
+    for serial, generation, household_id in (Card.objects.filter(household__site_id=event.site_id,
+                                                                 status=CardStatus.ACTIVE)
                                              .values_list("serial", "generation", "household_id")):
         who = identity.get(household_id)
         if who is None:
             continue
         entry = {"h": who["number"], "g": generation, "s": who["size"], "b": who["block"],
-                 "i": who["head_initials"],
+                 "i": who.get("head_initials", ""),
                  "e": [[item, qty] for item, qty, status, _pk in ents[household_id]
                        if status == EntitlementStatus.OPEN]}
         if household_id in collected:
@@ -84,8 +91,7 @@ def event_manifest(event: DistributionEvent) -> dict:
         "event": event_summary(event),
         "generated_at": timezone.now().isoformat(),
         "keys": {kid.hex(): base64.b64encode(raw).decode() for kid, raw in signing.public_keys().items()},
-        "items": dict(Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id)
-                      .values_list("item__code", "item__name").distinct()),
+        "items": dict(Item.objects.filter(code__in=codes).values_list("code", "name")),
         "revoked": revoked,
         "cards": cards,
     }

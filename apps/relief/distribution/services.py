@@ -522,7 +522,9 @@ def _collected_info(entitlements: list[Entitlement]) -> dict | None:
             "lane": r.lane, "redemption": r.pk}
 
 
-def _judge(*, card: Card, event: DistributionEvent, entitlements: list[Entitlement]) -> ScanResult:
+def _judge(*, card: Card, event: DistributionEvent, entitlements: list[Entitlement], details: bool = True
+           ) -> ScanResult:
+    """The verdict; without ``details`` an entitled answer skips the identity and collectors (redeem's fast path)."""
     base = {"card_serial": card.serial, "household_id": card.household_id}
     if event.status != EventStatus.OPEN:
         return ScanResult(verdict="wrong_event", message=_("Event %(number)s is not open for scanning.")
@@ -544,6 +546,8 @@ def _judge(*, card: Card, event: DistributionEvent, entitlements: list[Entitleme
                               "when": f"{when:%d %b %H:%M}" if when else "?",
                               "where": collected["where"] if collected else "?",
                               "lane": collected["lane"] if collected else "?"})
+    if not details:
+        return ScanResult(verdict="entitled", message="", **base)
     collectors = [{"id": c.pk, "initials": initials(c.name), "relationship": c.relationship}
                   for c in AlternateCollector.objects.filter(household_id=card.household_id, active=True)
                   .order_by("pk")]
@@ -572,11 +576,12 @@ def scan_verify(*, code: str, event: DistributionEvent) -> ScanResult:
     return _judge(card=card, event=event, entitlements=_entitlements(event, card, lock=False))
 
 
-def _redemption_dict(redemption: Redemption) -> dict:
-    lines = list(redemption.lines.select_related("item").order_by("pk"))
+def _redemption_dict(redemption: Redemption, lines: list[RedemptionLine] | None = None) -> dict:
+    if lines is None:
+        lines = list(redemption.lines.select_related("item").order_by("pk"))
     return {
         "id": redemption.pk, "client_id": redemption.client_id, "event": redemption.event_id,
-        "household": Household.objects.filter(pk=redemption.household_id).values_list("number", flat=True).first(),
+        "household": redemption.household.number,
         "card": redemption.card.serial, "lane": redemption.lane, "collector": redemption.collector,
         "alternate_collector": redemption.alternate_collector_id, "scanned_at": redemption.scanned_at.isoformat(),
         "recorded_at": redemption.recorded_at.isoformat(), "source": redemption.source,
@@ -587,7 +592,7 @@ def _redemption_dict(redemption: Redemption) -> dict:
 
 
 def _first_answer(client_id: str) -> ScanResult | None:
-    redemption = Redemption.objects.select_related("card").filter(client_id=client_id).first()
+    redemption = Redemption.objects.select_related("card", "household").filter(client_id=client_id).first()
     if redemption is None:
         return None
     return ScanResult(verdict="redeemed", message=_("Recorded."), redemption=_redemption_dict(redemption),
@@ -627,14 +632,14 @@ def _clean_lines(open_: list[Entitlement], lines: list[HandOverLine] | None) -> 
     return out
 
 
-def _share_lock_event(event_id: int) -> DistributionEvent:
-    """Read the event under a shared lock: redemptions run side by side, closing the event waits for them."""
+def _share_lock_event_status(event_id: int) -> str:
+    """The event's status under a shared lock: redemptions run side by side, closing the event waits for them."""
     if connection.vendor == "mysql":
-        event = DistributionEvent.objects.raw(
-            "SELECT * FROM distribution_distributionevent WHERE id = %s LOCK IN SHARE MODE", [event_id])[0]
-    else:
-        event = DistributionEvent.objects.get(pk=event_id)
-    return event
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT status FROM distribution_distributionevent WHERE id = %s LOCK IN SHARE MODE",
+                           [event_id])
+            return cursor.fetchone()[0]
+    return DistributionEvent.objects.filter(pk=event_id).values_list("status", flat=True).get()
 
 
 @retry_on_deadlock
@@ -673,15 +678,12 @@ def redemption_record(
     if refused is not None:
         return refused
     with transaction.atomic():
-        event = _share_lock_event(event.pk)
+        event.status = _share_lock_event_status(event.pk)
         entitlements = _entitlements(event, card, lock=True)
-        # A retry of the same client_id that waited on our locks sees the first one's commit here.
-        first = _first_answer(client_id)
-        if first is not None:
-            return first
-        result = _judge(card=card, event=event, entitlements=entitlements)
+        result = _judge(card=card, event=event, entitlements=entitlements, details=False)
         if result.verdict != "entitled":
-            return result
+            # A retry of the same client_id that waited on our locks finds the first one's commit here.
+            return _first_answer(client_id) or _judge(card=card, event=event, entitlements=entitlements)
         if alternate_collector_id is not None and not AlternateCollector.objects.filter(
                 pk=alternate_collector_id, household_id=card.household_id, active=True).exists():
             raise ValidationError({"collector": _("not a registered alternate collector of this household")})
@@ -713,9 +715,12 @@ def redemption_record(
         line_of = {ln.item_id: ln for ln in made}
         RedemptionLot.objects.bulk_create([RedemptionLot(line=line_of[lot.item_id], lot=lot, qty=qty)
                                            for lot, qty in picked])
-        return ScanResult(verdict="redeemed", message=_("Recorded: hand over the items."),
-                          redemption=_redemption_dict(redemption), household=result.household,
-                          card_serial=card.serial, household_id=card.household_id)
+    # Built from the rows in hand, after the commit: the bins are not held while the answer is written.
+    redemption.card = card
+    redemption.household = card.household
+    return ScanResult(verdict="redeemed", message=_("Recorded: hand over the items."),
+                      redemption=_redemption_dict(redemption, lines=made), card_serial=card.serial,
+                      household_id=card.household_id)
 
 
 # --- offline sync ----------------------------------------------------------------------------------------------

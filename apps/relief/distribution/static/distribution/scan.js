@@ -169,12 +169,12 @@ function offlineVerify(code) {
   }
   const household = { number: card.h, size: card.s, block: card.b, head_initials: card.i };
   const local = queue().find((q) => q.serial === claims.serial && q.event === m.event.id);
-  if (local || card.c || card.e.length === 0) {
-    const when = local ? local.scanned_at : card.c && card.c.at;
-    if (!local && !card.c) return { verdict: "not_entitled", message: T.verdicts.not_entitled, household, entitlements: [] };
+  const collected = local ? { at: local.scanned_at, lane: local.lane } : card.c;
+  if (local || (card.e.length === 0 && card.c)) {
     return { verdict: "already_collected", household, entitlements: [],
-             message: fmt(T.collected_at, { when: new Date(when).toLocaleString(), lane: local ? local.lane : card.c.lane }) };
+             message: fmt(T.collected_at, { when: new Date(collected.at).toLocaleString(), lane: collected.lane }) };
   }
+  if (card.e.length === 0) return { verdict: "not_entitled", message: T.verdicts.not_entitled, household, entitlements: [] };
   return { verdict: "entitled", household, message: T.verdicts.entitled, serial: claims.serial,
            collectors: card.a || [],
            entitlements: card.e.map(([item, qty]) => ({ item, qty, name: m.items[item] || item })) };
@@ -305,7 +305,7 @@ function markCollected(code, lane) {
   try {
     const claims = decodeToken(code, state.manifest.keys);
     const card = state.manifest.cards[claims.serial];
-    if (card) card.c = { at: new Date().toISOString(), lane };
+    if (card) { card.c = { at: new Date().toISOString(), lane }; card.e = []; }
   } catch { /* the server accepted it; the local list simply stays as it was */ }
 }
 
