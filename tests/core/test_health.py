@@ -44,3 +44,22 @@ def test_jobs_started_while_redis_is_down_wait_then_run_once_it_is_back(users):
     django_rq.get_worker(jobs.queue_name("short")).work(burst=True)
     job.refresh_from_db()
     assert job.status == Job.Status.FINISHED and job.attempts == 1
+
+
+def test_a_missing_backup_fails_only_once_a_backup_period_has_passed(tmp_path, settings):
+    import os
+    import time
+
+    from relief import config
+    from relief.core.health import BACKUP_STALE_HOURS, _backup
+
+    site_dir = tmp_path / "x.localhost"
+    site_dir.mkdir()
+    (site_dir / "site_config.json").write_text("{}")
+    settings.SITE_CONFIG = config.SiteConfig(
+        site="x.localhost", site_dir=site_dir, db_url="sqlite", redis_url=None, secret_key="k", debug=False,
+        time_zone="UTC", language="en", organisation="x", queue_prefix="", raw={})
+    assert _backup() == {"ok": True, "last": None}
+    old = time.time() - (BACKUP_STALE_HOURS + 1) * 3600
+    os.utime(site_dir / "site_config.json", (old, old))
+    assert _backup() == {"ok": False, "last": None}

@@ -41,9 +41,14 @@ def _redis() -> dict:
 
 
 def _backup() -> dict:
-    last = last_backup(settings.SITE_CONFIG)
+    site_config = settings.SITE_CONFIG
+    last = last_backup(site_config)
     if last is None:
-        return {"ok": settings.SITE_CONFIG.site_dir is None, "last": None}
+        # A site younger than a backup period has not missed one yet.
+        if site_config.site_dir is None:
+            return {"ok": True, "last": None}
+        site_age_hours = (time.time() - (site_config.site_dir / "site_config.json").stat().st_mtime) / 3600
+        return {"ok": site_age_hours < BACKUP_STALE_HOURS, "last": None}
     created = datetime.strptime(last["created"], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
     age_hours = (datetime.now(UTC) - created).total_seconds() / 3600
     return {"ok": age_hours < BACKUP_STALE_HOURS, "last": created.isoformat(), "age_hours": round(age_hours, 1)}
