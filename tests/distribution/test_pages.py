@@ -91,3 +91,13 @@ def test_regeneration_page_shows_the_difference_and_applies_it(world, users):
         assert other.get(url).status_code == 403
     desk = client.get("/desk/distribution/distributioncycle/")
     assert desk.status_code == 200 and world.cycle.number in desk.content.decode()
+
+
+@pytest.mark.django_db
+def test_household_page_lists_cards_and_collections(world, users):
+    from relief.distribution.selectors import household_card_sections
+
+    services.redemption_record(code=world.code(2), event=world.event, client_id="h1", user=users["distribution"])
+    (section,) = household_card_sections(world.households[2])
+    labels = [label for label, _value in section["rows"]]
+    assert labels == [f"Card {world.cards[2].serial} · no. 1", world.event.number]

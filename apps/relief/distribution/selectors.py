@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Sum
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from relief.core import signing
 from relief.distribution.models import (
@@ -184,15 +185,16 @@ def card_filter(*, cycle_number: str | None = None, households: list[str] | None
 
 
 def household_card_sections(household: Household) -> list[dict]:
-    """For the household page: its cards and its collections."""
-    cards = list(Card.objects.filter(household=household).order_by("-generation")
-                 .values_list("serial", "generation", "status", "issued_on"))
-    collections = list(Redemption.objects.filter(household=household).select_related("event")
-                       .order_by("-scanned_at")[:20])
-    rows = [[serial, f"#{generation}", status, issued.isoformat()] for serial, generation, status, issued in cards]
-    rows += [[r.event.number, r.scanned_at.strftime("%Y-%m-%d %H:%M"), f"lane {r.lane}",
-              "partial" if r.is_partial else "full"] for r in collections]
-    return [{"title": "Cards and collections", "rows": rows}] if rows else []
+    """For the household page: its cards and its last collections, as (label, value) rows."""
+    rows = [(_("Card %(serial)s · no. %(generation)s") % {"serial": serial, "generation": generation},
+             f"{CardStatus(status).label} ({issued.isoformat()})")
+            for serial, generation, status, issued in Card.objects.filter(household=household)
+            .order_by("-generation").values_list("serial", "generation", "status", "issued_on")]
+    for r in Redemption.objects.filter(household=household).select_related("event").order_by("-scanned_at")[:20]:
+        rows.append((r.event.number, _("%(when)s, lane %(lane)s, %(kind)s") % {
+            "when": timezone.localtime(r.scanned_at).strftime("%Y-%m-%d %H:%M"), "lane": r.lane,
+            "kind": _("partial") if r.is_partial else _("full")}))
+    return [{"title": _("Cards and collections"), "rows": rows}] if rows else []
 
 
 def open_issue_count(event: DistributionEvent) -> int:
