@@ -25,9 +25,11 @@ def main(count: int) -> None:
 
     households = demo.generate(count, seed=60)
     path = demo.write_kobo_export(files_dir() / "bench.xlsx", households)
+    started = time.perf_counter()
     result = run_import(path=path, mapping=Mapping.load("kobo_example"), user=None, site_ids=None, mode="all")
     assert result.committed, result.problems[:5]
-    print(f"registry: {Household.objects.count()} households, {Member.objects.count()} members")
+    print(f"registry: {Household.objects.count()} households, {Member.objects.count()} members "
+          f"(imported in {time.perf_counter() - started:.1f} s)")
 
     raw_start = time.perf_counter()
     heads = list(Member.objects.filter(is_head=True).values_list(

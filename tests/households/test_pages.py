@@ -138,6 +138,7 @@ def test_upload_check_report_then_import_valid_households(client, users, camps, 
     assert check.status == "finished" and check.result["households_valid"] == 1 and Household.objects.count() == 0
     review = c.get(check.result["next"]).content.decode()
     assert 'id="problem-count">1<' in review and "report-link" in review
+    assert "<td>members</td><td>3</td><td>members/sex</td>" in review
     report = c.get(reverse("households:import-report", args=[check.pk]))
     rows = list(openpyxl.load_workbook(io.BytesIO(b"".join(report.streaming_content)))["Problems"].iter_rows(
         values_only=True))

@@ -12,6 +12,8 @@ from relief.households import duplicates
 from relief.households.access import site_ids_for
 from relief.households.importer import Mapping, files_dir, run_import
 
+SHOWN = 100
+
 
 def import_job(*, job: Job, file: str, mapping: str, mode: str, dry_run: bool, default_site: str | None = None
                ) -> dict:
@@ -25,6 +27,8 @@ def import_job(*, job: Job, file: str, mapping: str, mode: str, dry_run: bool, d
     result = run_import(path=files_dir() / file, mapping=Mapping.load(mapping), user=user, site_ids=site_ids,
                         mode=mode, dry_run=dry_run, default_site=default_site, progress=progress)
     outcome = result.as_dict()
+    # The first problems for the page; the report file has them all. Messages quote no personal value.
+    outcome["first_problems"] = [[p.sheet, p.row, p.column, p.message] for p in result.problems[:SHOWN]]
     if result.committed:
         job.message = _("Imported: %(new)s new and %(updated)s updated households.") % {
             "new": outcome["households_new"], "updated": outcome["households_updated"]}
