@@ -188,3 +188,10 @@ def test_the_same_inputs_give_the_same_plan():
     first, second = planner.plan(inputs()), planner.plan(inputs())
     assert first.digest == second.digest
     assert [vars(ln) for ln in first.lines] == [vars(ln) for ln in second.lines]
+
+
+def test_goods_more_than_a_week_late_are_no_cover_and_are_bought_instead():
+    late = Supply(warehouse_id=B, item_id=NET, qty=50, kind=planner.PIPELINE, reference="PIP-1", available_on=day(14))
+    result = planner.plan(world(demands=[event(C, NET, 50, 5)], supplies=[late]))
+    assert moves(result) == [] and buys(result) == [(C, NET, 50, day(5))]
+    assert "at most 7 days late" in result.of_kind("purchase")[0].explanation
