@@ -97,3 +97,14 @@ def seed(*, cycles: int = 1, site_codes: tuple[str, ...] = ("NYA",), lanes: int 
 def main(out: str, cycles: int = 1, site_codes: tuple[str, ...] = ("NYA",), lanes: int = 20) -> None:
     world = seed(cycles=cycles, site_codes=tuple(site_codes), lanes=lanes)
     Path(out).write_text(json.dumps(world))
+
+
+def tokens(out: str, devices: dict[str, str]) -> None:
+    """Issue a token per device ({device name: username}), as the desk does before a distribution day."""
+    from django.contrib.auth import get_user_model
+
+    from relief.core.services import api_token_create
+
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=set(devices.values()))}
+    issued = {name: api_token_create(user=users[username], name=name, days=1)[1] for name, username in devices.items()}
+    Path(out).write_text(json.dumps(issued))

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,11 +299,38 @@ def seed_world(stack: Stack, *, cycles: int = 1, site_codes: tuple[str, ...] = (
     return json.loads(out.read_text())
 
 
+def issue_tokens(stack: Stack, devices: dict[str, str]) -> dict[str, str]:
+    """Bearer tokens issued on the site itself, one per device name (device -> username)."""
+    out = stack.sites_dir / f"tokens-{time.monotonic_ns()}.json"
+    stack.relief("shell", "--no-imports", "-c",
+                 f"from tests.ops.seed import tokens; tokens({str(out)!r}, {devices!r})")
+    issued = json.loads(out.read_text())
+    out.unlink()
+    return issued
+
+
 def remove_site(stack: Stack) -> None:
     stack.stop()
     with suppress(pymysql.MySQLError):
         drop_database(stack.database, port=stack.db_port)
     shutil.rmtree(stack.sites_dir / stack.site, ignore_errors=True)
+
+
+def forget_redis_keys(stack: Stack, url: str) -> None:
+    """The site's queues, registries, cache and leases, and its RQ job hashes (named by job id)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        keys = list(client.scan_iter(match=f"*{stack.site}*", count=1000))
+        ids = [row[0] for row in stack.sql("SELECT REPLACE(id, '-', '') FROM core_job")]
+        for job_id in ids:
+            dashed = str(uuid.UUID(job_id))
+            keys += [f"rq:job:relief-{dashed}", f"rq:results:relief-{dashed}", f"rq:executions:relief-{dashed}"]
+        for n in range(0, len(keys), 500):
+            client.delete(*keys[n:n + 500])
+    except (redis.RedisError, pymysql.MySQLError, OSError):
+        pass
 
 
 class PrivateServer:

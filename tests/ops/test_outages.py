@@ -29,10 +29,12 @@ def private(stack, tmp_path_factory):
         relief("--site", site.site, "restore", str(stack.archive), "--db-url",
                f"mysql://root@127.0.0.1:{mariadb.port}/{site.database}", sites_dir=stack.sites_dir)
         site.set_config(redis_url=redis_server.url)
-        site.relief("backup")  # a fresh backup keeps /health/ green until the outages
-        site.start_web(workers=2)
+        backup = site.start("backup", "backup")  # a fresh backup keeps /health/ green until the outages
         site.start_worker("worker-1", "short", "default", "long")
         site.start_scheduler(interval=2)
+        site.start_web(workers=2)
+        assert backup.wait(timeout=300) == 0, site.tail("backup")
+        site.processes.pop("backup")
         site.mariadb, site.redis = mariadb, redis_server
         yield site
     finally:
