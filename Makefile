@@ -30,6 +30,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 
 bench: $(VENV)/.test-installed
+	$(BIN)/pip install -q -e '.[bench]'
 	./scripts/ensure-services.sh
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
 
