@@ -10,6 +10,7 @@ urlpatterns = [
     path("distribution/events/<int:event_id>/", views.event_report, name="event"),
     re_path(r"^distribution/events/(?P<event_id>[0-9]+)/export\.(?P<fmt>csv|xlsx)$", views.event_export,
             name="event-export"),
+    path("distribution/events/<int:event_id>/close/", views.event_close_out, name="event-close"),
     path("distribution/events/<int:event_id>/issues/<int:issue_id>/resolve/", views.sync_issue_resolve,
          name="issue-resolve"),
     path("distribution/cycles/<int:cycle_id>/generate/", views.cycle_generate, name="cycle-generate"),

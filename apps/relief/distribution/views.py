@@ -9,16 +9,20 @@ from pathlib import Path
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from relief.core import jobs
-from relief.core.roles import require_role
+from relief.core.documents import DocumentError
+from relief.core.roles import has_role, require_role
 from relief.distribution import access, selectors, services
-from relief.distribution.models import EventStatus, ShortReason
+from relief.distribution.forms import CloseOutForm
+from relief.distribution.models import EventStatus, RedemptionLine, ShortReason
 from relief.distribution.printing import PRINT_JOB
+from relief.inventory.models import Bin, Item
 
 
 def _strings() -> dict:
@@ -70,9 +74,62 @@ def events(request: HttpRequest) -> HttpResponse:
 def event_report(request: HttpRequest, event_id: int) -> HttpResponse:
     event = access.event_for(request.user, event_id)
     progress = selectors.event_progress(event)
+    closed = event.status == EventStatus.CLOSED
     return render(request, "distribution/event.html", {
         "p": progress, "event": event, "no_shows": selectors.event_no_shows(event)[:500],
-        "title": f"{event.number} · {event.name}"})
+        "title": f"{event.number} · {event.name}",
+        "can_close": event.status == EventStatus.OPEN and has_role(request.user, *access.CYCLE_ROLES),
+        "close_out": event.items.select_related("item").order_by("item__code") if closed else None})
+
+
+def _close_out_rows(event) -> list[dict]:
+    """Per item of the event: handed out so far, and what the books say was moved to the point.
+
+    The books' figure is what is still on hand at the point plus what this event handed out; the team
+    starts from it and corrects it to what the delivery notes say.
+    """
+    handed = dict(RedemptionLine.objects.filter(redemption__event=event).values_list("item_id")
+                  .annotate(total=Sum("qty_handed")).values_list("item_id", "total"))
+    item_ids = set(event.items.values_list("item_id", flat=True)) | set(handed)
+    on_hand = dict(Bin.objects.filter(warehouse_id=event.distribution_point_id, item_id__in=item_ids)
+                   .values_list("item_id").annotate(total=Sum("on_hand")).values_list("item_id", "total"))
+    return [{"item_id": item.pk, "code": item.code, "name": item.name, "handed_out": handed.get(item.pk, 0),
+             "moved_in": on_hand.get(item.pk, 0) + handed.get(item.pk, 0)}
+            for item in Item.objects.filter(pk__in=item_ids).order_by("code")]
+
+
+@login_required
+def event_close_out(request: HttpRequest, event_id: int) -> HttpResponse:
+    """End of the day: count per item, and close the event if every item adds up; else show what does not."""
+    require_role(request.user, *access.CYCLE_ROLES)
+    event = access.event_for(request.user, event_id)
+    if event.status != EventStatus.OPEN:
+        messages.info(request, _("%(number)s is not open: there is nothing to close.") % {"number": event.number})
+        return redirect("distribution:event", event_id=event.pk)
+    rows = _close_out_rows(event)
+    data = request.POST if request.method == "POST" else None
+    for row in rows:
+        row["form"] = CloseOutForm(data, prefix=f"item{row['item_id']}", initial={"moved_in": row["moved_in"]})
+    # Every row is validated (a list, not all() that stops at the first) so each shows its own errors.
+    refused = data is not None and not all([row["form"].is_valid() for row in rows])
+    if data is not None and not refused:
+        counts = [services.CloseOutCount(item=row["code"], **row["form"].cleaned_data) for row in rows]
+        try:
+            services.event_close(event=event, counts=counts, user=request.user)
+        except ValidationError as exc:
+            refused = True
+            problems = exc.message_dict
+            for row in rows:
+                row["error"] = "; ".join(problems.get(row["code"], []))
+        except DocumentError as exc:
+            messages.error(request, str(exc))
+            return redirect("distribution:event", event_id=event.pk)
+        else:
+            messages.success(request, _("%(number)s is closed.") % {"number": event.number})
+            return redirect("distribution:event", event_id=event.pk)
+    return render(request, "distribution/close.html", {
+        "title": _("Close %(number)s · %(name)s") % {"number": event.number, "name": event.name},
+        "event": event, "rows": rows, "refused": refused})
 
 
 @login_required
@@ -170,11 +227,9 @@ def cycle_generate(request: HttpRequest, cycle_id: int) -> HttpResponse:
     """Show what re-generating the cycle would change; apply exactly that on confirmation."""
     from django.shortcuts import get_object_or_404
 
-    from relief.core.documents import DocumentError
     from relief.distribution.models import DistributionCycle
     from relief.distribution.services import cycle_generate as generate
     from relief.distribution.services import cycle_generation_plan
-    from relief.inventory.models import Item
 
     require_role(request.user, *access.CYCLE_ROLES)
     cycle = get_object_or_404(DistributionCycle, pk=cycle_id)
