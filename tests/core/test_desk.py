@@ -76,4 +76,5 @@ def test_models_and_migrations_agree():
 
 
 def test_health_answers(client, db):
-    assert client.get("/health/").json() == {"status": "ok"}
+    body = client.get("/health/").json()
+    assert body["status"] == "ok" and body["checks"]["database"]["ok"]
