@@ -21,6 +21,20 @@ desk.index_title = _("Your work")
 desk.index_template = "admin/relief/index.html"
 
 
+class ReadOnlyAdminMixin:
+    """Rows that only services write (postings, logs, jobs): the desk shows them but offers no add, change or
+    delete. Put it before the ModelAdmin base; a class that allows one of the three overrides just that method."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class DocumentAdmin(SimpleHistoryAdmin):
     """Admin for a lifecycle document: a draft is editable; submitted and cancelled are read-only."""
 
@@ -165,41 +179,29 @@ class ApiTokenAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["kind", "status", "percent", "created_by", "created_at", "finished_at"]
     list_filter = ["status", "kind"]
     readonly_fields = [f.name for f in Job._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    def has_delete_permission(self, request, obj=None):
+        # Deleting stays as Django grants it: holders of the delete permission may clear old jobs.
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "user", "action", "object_type", "object_id"]
     list_filter = ["action", "object_type"]
     readonly_fields = ["at", "user", "action", "object_type", "object_id"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(NamingSeries)
-class NamingSeriesAdmin(admin.ModelAdmin):
+class NamingSeriesAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "current"]
     readonly_fields = ["name", "current"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def has_change_permission(self, request, obj=None):
+        # Kept as Django grants it: both fields are read-only, and holders of only the change permission
+        # still see the series.
+        return admin.ModelAdmin.has_change_permission(self, request, obj)

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from relief.core.admin import DocumentAdmin, DocumentLineInline
+from relief.core.admin import DocumentAdmin, DocumentLineInline, ReadOnlyAdminMixin
 from relief.distribution import services
 from relief.distribution.models import (
     Card,
@@ -127,7 +127,7 @@ class RedemptionLineInline(admin.TabularInline):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(admin.ModelAdmin):
+class RedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["pk", "event", "household", "lane", "collector", "scanned_at", "source", "is_partial"]
     list_filter = ["source", "is_partial", "event"]
     search_fields = ["household__number", "client_id"]
@@ -136,11 +136,10 @@ class RedemptionAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def has_change_permission(self, request, obj=None):
+        # Kept as Django grants it: every field is read-only, and holders of only the change permission
+        # still see redemptions.
+        return admin.ModelAdmin.has_change_permission(self, request, obj)
 
 
 @admin.register(SyncIssue)

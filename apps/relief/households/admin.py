@@ -13,26 +13,18 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from relief.core.admin import ReadOnlyAdminMixin
 from relief.core.services import access_log_record
 from relief.households import access
 from relief.households.models import AlternateCollector, DuplicateCandidate, Household, Member
 
 
-class RegistryAdmin(SimpleHistoryAdmin):
+class RegistryAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     def has_module_permission(self, request):
         return access.can_see_personal(request.user) and super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None):
         return access.can_see_personal(request.user) and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     site_path = "site_id"
 

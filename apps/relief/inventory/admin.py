@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from relief.core.admin import DocumentAdmin, DocumentLineInline
+from relief.core.admin import DocumentAdmin, DocumentLineInline, ReadOnlyAdminMixin
 from relief.core.documents import DocumentError
 from relief.core.roles import ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER, has_role
 from relief.inventory import access, services
@@ -39,17 +39,8 @@ from relief.inventory.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Balances, ledger rows and lots are written by postings only."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ScopedMixin:

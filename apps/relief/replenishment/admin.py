@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from relief.core.admin import DocumentAdmin, DocumentLineInline
+from relief.core.admin import DocumentAdmin, DocumentLineInline, ReadOnlyAdminMixin
 from relief.replenishment.models import (
     GrantEarmark,
     Pipeline,
@@ -63,16 +63,15 @@ class PipelineAdmin(DocumentAdmin):
 
 
 @admin.register(PipelineArrival)
-class PipelineArrivalAdmin(admin.ModelAdmin):
+class PipelineArrivalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Arrivals are recorded through the service, which checks what is still expected."""
+
     list_display = ["line", "qty", "receipt", "recorded_at", "recorded_by"]
     readonly_fields = ["line", "qty", "receipt", "recorded_at", "recorded_by"]
 
-    def has_add_permission(self, request):
-        # Arrivals are recorded through the service, which checks what is still expected.
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    def has_delete_permission(self, request, obj=None):
+        # Deleting stays as Django grants it (the delete permission).
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
 
 
 class PlanLineInline(admin.TabularInline):

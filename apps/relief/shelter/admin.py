@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from relief.core.admin import ReadOnlyAdminMixin
 from relief.shelter import access, services
 from relief.shelter.models import Allocation, AllocationPlan, Plot, WaitingEntry
 
@@ -23,17 +24,6 @@ class SiteScoped:
         queryset = super().get_queryset(request)
         site_ids = access.site_ids_for(request.user) if access.can_write(request.user) else None
         return queryset if site_ids is None else queryset.filter(**{f"{self.site_path}__in": site_ids})
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Plot)
@@ -57,7 +47,7 @@ class PlotAdmin(SiteScoped, SimpleHistoryAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(SiteScoped, ReadOnly, SimpleHistoryAdmin):
+class AllocationAdmin(SiteScoped, ReadOnlyAdminMixin, SimpleHistoryAdmin):
     site_path = "plot__site"
     list_display = ["number", "plot", "household", "source", "started_at", "ended_at", "end_reason"]
     list_filter = ["plot__site", "source", "end_reason"]
@@ -66,7 +56,7 @@ class AllocationAdmin(SiteScoped, ReadOnly, SimpleHistoryAdmin):
 
 
 @admin.register(WaitingEntry)
-class WaitingEntryAdmin(SiteScoped, ReadOnly, SimpleHistoryAdmin):
+class WaitingEntryAdmin(SiteScoped, ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["household", "site", "reason", "since", "status"]
     list_filter = ["site", "status", "reason"]
     search_fields = ["household__number"]
@@ -74,7 +64,7 @@ class WaitingEntryAdmin(SiteScoped, ReadOnly, SimpleHistoryAdmin):
 
 
 @admin.register(AllocationPlan)
-class AllocationPlanAdmin(SiteScoped, ReadOnly, SimpleHistoryAdmin):
+class AllocationPlanAdmin(SiteScoped, ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["number", "site", "status", "waiting_count", "vacant_count", "created_at", "review"]
     list_filter = ["site", "status"]
 
