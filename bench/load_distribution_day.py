@@ -320,6 +320,8 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=None,
                         help="cycles to generate (each serves every household once); default: enough for the run")
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn workers (the Procfile's default)")
+    parser.add_argument("--keep-alive", type=int, default=None,
+                        help="gunicorn keep-alive seconds (GUNICORN_CMD_ARGS); default: gunicorn's own (2 s)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the site and its database afterwards")
     args = parser.parse_args()
@@ -340,7 +342,8 @@ def main() -> int:
         print(f"site {stack.site}: demo with {args.households} households, {cycles} cycle(s) ...", flush=True)
         create_site(stack, redis_url=REDIS_URL, households=args.households, cycles=cycles, site_codes=CAMPS)
         stack.relief("backup")
-        stack.start_web(workers=args.web_workers)
+        stack.start_web(workers=args.web_workers, env={"GUNICORN_CMD_ARGS": f"--keep-alive {args.keep_alive}"}
+                        if args.keep_alive else None)
         for n in (1, 2):
             stack.start_worker(f"worker-{n}", "short", "default", "long")
         stack.start_scheduler()
@@ -368,7 +371,7 @@ def main() -> int:
         sampler.kill()
         figures = report(env, stack, memory, seconds, raw_ms)
         figures.update({"lanes": args.lanes, "households": args.households, "cycles": cycles,
-                        "web_workers": args.web_workers})
+                        "web_workers": args.web_workers, "keep_alive": args.keep_alive})
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2))
         good = (not figures["errors"] and figures["stored"] == figures["redeemed"] and not figures["served_twice"]

@@ -141,19 +141,19 @@ class Stack:
         path = self.sites_dir / self.site / "site_config.json"
         path.write_text(json.dumps({**self.config(), **values}, indent=2))
 
-    def start(self, name: str, *args: str) -> subprocess.Popen:
+    def start(self, name: str, *args: str, env: dict | None = None) -> subprocess.Popen:
         """Start `relief --site X <args>` in its own process group, output to logs/<name>.log."""
         out = (self.logs / f"{name}.log").open("ab")
         proc = subprocess.Popen([sys.executable, "-m", "relief.cli", "--site", self.site, *args], stdout=out,
-                                stderr=subprocess.STDOUT, env=clean_env(RELIEF_SITES_DIR=str(self.sites_dir)),
-                                cwd=REPO, start_new_session=True)
+                                stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
+                                env=clean_env(RELIEF_SITES_DIR=str(self.sites_dir), **(env or {})))
         out.close()
         self.processes[name] = proc
         return proc
 
-    def start_web(self, *, workers: int = 2) -> None:
+    def start_web(self, *, workers: int = 2, env: dict | None = None) -> None:
         self.web_port = self.web_port or free_port()
-        self.start("web", "serve", "--port", str(self.web_port), "--workers", str(workers))
+        self.start("web", "serve", "--port", str(self.web_port), "--workers", str(workers), env=env)
         self.wait_web(workers=workers)
 
     def wait_web(self, *, workers: int = 2, timeout: float = 60) -> None:
