@@ -12,7 +12,7 @@ import datetime
 import statistics
 import time
 
-from replenishment import setup, teardown
+from _site import bench_database, demo_camps, drop_database
 
 NAME = "bench_dashboard"
 ROWS = 1_000_000
@@ -73,7 +73,8 @@ def timed(function, runs: int = 7) -> float:
 
 
 def main() -> None:
-    setup(NAME)
+    bench_database(NAME)
+    demo_camps()
     try:
         started = time.perf_counter()
         build()
@@ -117,7 +118,7 @@ def main() -> None:
               f"(page / raw = {page / raw_bins:.1f}×)")
         print(f"  the same aggregate summed from the 1M-row ledger instead: {raw_ledger * 1000:.0f} ms")
     finally:
-        teardown(NAME)
+        drop_database(NAME)
 
 
 if __name__ == "__main__":

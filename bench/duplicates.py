@@ -12,13 +12,14 @@ from __future__ import annotations
 import sys
 import time
 
-from households_import import setup, teardown
+from _site import bench_database, demo_camps, drop_database
 
 NAME = "bench_relief_households_duplicates"
 
 
 def main(count: int) -> None:
-    setup(NAME)
+    bench_database(NAME)
+    demo_camps()
     from relief.households import demo, duplicates
     from relief.households.importer import Mapping, files_dir, run_import
     from relief.households.models import DuplicateCandidate, Household, Member
@@ -52,7 +53,7 @@ def main(count: int) -> None:
     found = set(DuplicateCandidate.objects.values_list("household_a_id", "household_b_id"))
     print(f"planted duplicates found: {len(planted & found)} of {len(planted)}; "
           f"other pairs proposed: {len(found - planted)}")
-    teardown(NAME)
+    drop_database(NAME)
 
 
 if __name__ == "__main__":

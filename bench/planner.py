@@ -17,17 +17,14 @@ import math
 import os
 import resource
 import statistics
-import sys
-import tempfile
 import time
 import tracemalloc
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
+from _site import bench_database, drop_database
 
-REPO = Path(__file__).resolve().parents[1]
 NAME = "bench_shelter"
 HOUSEHOLDS, PLOTS, BLOCKS, VILLAGES = 30_000, 32_000, 100, 600
 
@@ -76,45 +73,6 @@ def bench_arrays() -> None:
           f"{seconds:.2f} s, peak {peak / 2**20:.0f} MiB traced (process max RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB); {placed:,} placed; "
           f"ratio to {BLOCKS} bare block assignments ({BLOCKS * one:.2f} s): {seconds / (BLOCKS * one):.1f}×")
-
-
-def setup_database() -> None:
-    scratch = tempfile.mkdtemp(prefix="bench-shelter-")
-    os.environ.update({
-        "RELIEF_DB_URL": f"mysql://root@127.0.0.1:3306/{NAME}", "RELIEF_SECRET_KEY": "bench",
-        "RELIEF_KEYS_DIR": f"{scratch}/keys", "RELIEF_FILES_DIR": f"{scratch}/files",
-        "DJANGO_SETTINGS_MODULE": "relief.settings",
-    })
-    os.environ.pop("RELIEF_SITE", None)
-    os.environ.pop("RELIEF_REDIS_URL", None)
-    os.makedirs(f"{scratch}/files")
-    import pymysql
-
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root")
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{NAME}`")
-        cursor.execute(f"CREATE DATABASE `{NAME}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    conn.close()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def drop_database() -> None:
-    if os.environ.get("BENCH_KEEP"):
-        return
-    from django.db import connection
-
-    connection.close()
-    import pymysql
-
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root")
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{NAME}`")
-    conn.close()
 
 
 def fill(site, rng: np.random.Generator, *, households: int, plots: int, allocate: int) -> None:
@@ -228,14 +186,13 @@ def bench_occupancy() -> None:
 
 
 def main() -> None:
-    sys.path.insert(0, str(REPO / "apps"))
-    setup_database()
+    bench_database(NAME)
     try:
         bench_arrays()
         bench_plan_create()
         bench_occupancy()
     finally:
-        drop_database()
+        drop_database(NAME)
 
 
 if __name__ == "__main__":

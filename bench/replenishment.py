@@ -9,63 +9,13 @@ Prints the time to read the inputs (the raw database work), to solve, and to sav
 from __future__ import annotations
 
 import datetime
-import os
 import random
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _site import bench_database, demo_camps, drop_database
+
 NAME = "bench_replenishment"
-
-
-
-def setup(name: str) -> None:
-    """A fresh MariaDB database (BENCH_DB_URL to change) with the demo camps."""
-    scratch = tempfile.mkdtemp(prefix=f"{name}-")
-    url = os.environ.get("BENCH_DB_URL", f"mysql://root@127.0.0.1:3306/{name}")
-    os.environ.update({
-        "RELIEF_DB_URL": url, "RELIEF_SECRET_KEY": "bench", "RELIEF_KEYS_DIR": f"{scratch}/keys",
-        "RELIEF_FILES_DIR": f"{scratch}/files",
-    })
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relief.settings")
-    os.environ.pop("RELIEF_SITE", None)
-    os.environ.pop("RELIEF_REDIS_URL", None)
-    os.makedirs(f"{scratch}/files")
-    sys.path.insert(0, str(REPO / "apps"))
-    if url.startswith("mysql"):
-        import pymysql
-
-        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root")
-        with conn.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        conn.close()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    from relief.core.demo import demo_blocks, demo_sites
-
-    demo_blocks(demo_sites())
-
-
-def teardown(name: str) -> None:
-    """Drop the database (kept with BENCH_KEEP=1)."""
-    if os.environ["RELIEF_DB_URL"].startswith("mysql") and not os.environ.get("BENCH_KEEP"):
-        from django.db import connection
-
-        connection.close()
-        import pymysql
-
-        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root")
-        with conn.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.close()
 
 
 def build() -> None:
@@ -150,7 +100,8 @@ def build() -> None:
 
 
 def main() -> None:
-    setup(NAME)
+    bench_database(NAME)
+    demo_camps()
     try:
         build()
         from relief.replenishment import selectors, services
@@ -178,7 +129,7 @@ def main() -> None:
         print(f"  read + solve + save draft: {saved * 1000:.0f} ms  ratio to raw DB work {saved / read:.1f}×; "
               f"target < 5000 ms: {'OK' if saved < 5 else 'MISSED'}")
     finally:
-        teardown(NAME)
+        drop_database(NAME)
 
 
 if __name__ == "__main__":

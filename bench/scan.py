@@ -20,44 +20,18 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from datetime import date
 from pathlib import Path
 
+from _site import bench_database, demo_camps, drop_database
+
 REPO = Path(__file__).resolve().parents[1]
 NAME = "bench_relief_scan"
 CLIENTS = 32
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
-
-
-def setup() -> str:
-    scratch = tempfile.mkdtemp(prefix="bench-scan-")
-    os.environ.update({
-        "RELIEF_DB_URL": f"mysql://root@127.0.0.1:3306/{NAME}", "RELIEF_SECRET_KEY": "bench",
-        "RELIEF_KEYS_DIR": f"{scratch}/keys", "RELIEF_FILES_DIR": f"{scratch}/files",
-        "RELIEF_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        "RELIEF_QUEUE_PREFIX": "bench_scan_", "DJANGO_SETTINGS_MODULE": "relief.settings",
-    })
-    os.environ.pop("RELIEF_SITE", None)
-    os.makedirs(f"{scratch}/files")
-    sys.path.insert(0, str(REPO / "apps"))
-    import pymysql
-
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root")
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{NAME}`")
-        cursor.execute(f"CREATE DATABASE `{NAME}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    conn.close()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    return scratch
 
 
 def build(households: int):
@@ -66,7 +40,7 @@ def build(households: int):
     from django.contrib.auth.models import User
 
     from relief.core import signing
-    from relief.core.demo import demo_blocks, demo_sites, demo_users
+    from relief.core.demo import demo_users
     from relief.core.roles import sync_role_permissions
     from relief.core.services import document_submit
     from relief.distribution import services
@@ -78,8 +52,7 @@ def build(households: int):
 
     signing.key_create()
     sync_role_permissions()
-    sites = {s.code: s for s in demo_sites()}
-    demo_blocks(list(sites.values()))
+    sites = {s.code: s for s in demo_camps()}
     users = demo_users(password="bench-pass-1")
     site = sites["NYA"]
     blocks = list(site.blocks.all())
@@ -233,7 +206,8 @@ def raw_redeems(event, household_ids: list[int]) -> float:
 
 
 def main(households: int, redemptions: int) -> None:
-    scratch = setup()
+    scratch = bench_database(NAME, redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+                             queue_prefix="bench_scan_")
     proc = None
     try:
         event, cards, token, household_ids = build(households)
@@ -266,23 +240,14 @@ def main(households: int, redemptions: int) -> None:
 
         print_cards = [cards[i % len(cards)] for i in range(10_000)]
         started = time.perf_counter()
-        pages = render_cards(print_cards, Path(scratch) / "cards.pdf")
+        pages = render_cards(print_cards, scratch / "cards.pdf")
         print(f"print: 10,000 cards on {pages} pages in {time.perf_counter() - started:.0f} s "
-              f"({(Path(scratch) / 'cards.pdf').stat().st_size / 1e6:.1f} MB; target < 120 s)")
+              f"({(scratch / 'cards.pdf').stat().st_size / 1e6:.1f} MB; target < 120 s)")
     finally:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
-        from django.db import connection
-
-        connection.close()
-        if not os.environ.get("BENCH_KEEP"):
-            import pymysql
-
-            conn = pymysql.connect(host="127.0.0.1", port=3306, user="root")
-            with conn.cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS `{NAME}`")
-            conn.close()
+        drop_database(NAME)
 
 
 if __name__ == "__main__":

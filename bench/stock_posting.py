@@ -10,58 +10,16 @@ stock summary under 100 ms.
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _site import bench_database, drop_database
+
 NAME = "bench_relief_stock_posting"
 ITEMS = 300
 LINES = 10
-
-
-def setup() -> None:
-    scratch = tempfile.mkdtemp(prefix=f"{NAME}-")
-    url = os.environ.get("BENCH_DB_URL", f"mysql://root@127.0.0.1:3306/{NAME}")
-    os.environ.update({
-        "RELIEF_DB_URL": url, "RELIEF_SECRET_KEY": "bench", "RELIEF_KEYS_DIR": f"{scratch}/keys",
-        "RELIEF_FILES_DIR": f"{scratch}/files", "DJANGO_SETTINGS_MODULE": "relief.settings",
-    })
-    os.environ.pop("RELIEF_SITE", None)
-    os.environ.pop("RELIEF_REDIS_URL", None)
-    os.makedirs(f"{scratch}/files")
-    sys.path.insert(0, str(REPO / "apps"))
-    import pymysql
-
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root")
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{NAME}`")
-        cursor.execute(f"CREATE DATABASE `{NAME}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    conn.close()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def teardown() -> None:
-    from django.db import connection
-
-    connection.close()
-    if os.environ.get("BENCH_KEEP"):
-        return
-    import pymysql
-
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root")
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{NAME}`")
-    conn.close()
 
 
 def seed():
@@ -185,7 +143,7 @@ def timed(function, repeat: int = 20) -> float:
 
 
 def main(n: int) -> None:
-    setup()
+    bench_database(NAME)
     try:
         from relief.inventory import checks, selectors
         from relief.inventory.models import StockLedgerEntry
@@ -221,7 +179,7 @@ def main(n: int) -> None:
         print(f"relief check over the ledger: {time.perf_counter() - started:.1f} s "
               f"({len(problems)} bins differ: the synthetic history rows are not in bins, as expected)")
     finally:
-        teardown()
+        drop_database(NAME)
 
 
 if __name__ == "__main__":
