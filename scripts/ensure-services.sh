@@ -19,6 +19,11 @@ if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
 fi
 mariadb-admin -uroot -h127.0.0.1 ping >/dev/null 2>&1 || { echo "MariaDB is not answering on 127.0.0.1:3306"; exit 1; }
 redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || { echo "Redis is not answering on 127.0.0.1:6379"; exit 1; }
+# Date lookups in a time zone (desk date filters, per-day reports) need MariaDB's time zone tables.
+if [ "$(mariadb -uroot -h127.0.0.1 -N -e 'SELECT COUNT(*) FROM mysql.time_zone_name' 2>/dev/null)" = "0" ]; then
+  echo "loading MariaDB time zone tables"
+  mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | mariadb -uroot -h127.0.0.1 mysql
+fi
 # Browser tests drive Debian's Chromium; install it when missing (never a downloaded browser).
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   echo "installing chromium and poppler-utils"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
+from django_rq.admin import QueueAdmin
+from django_rq.models import Dashboard
 from simple_history.admin import SimpleHistoryAdmin
 
 from relief.core import services
 from relief.core.documents import DocStatus, DocumentError
 from relief.core.models import AccessLog, ApiToken, Block, Job, NamingSeries, Site, StaffProfile
+from relief.core.roles import ADMINISTRATOR, has_role, require_role
 
 desk = admin.site
 desk.site_header = _("Relief")
@@ -205,3 +210,37 @@ class NamingSeriesAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # Kept as Django grants it: both fields are read-only, and holders of only the change permission
         # still see the series.
         return admin.ModelAdmin.has_change_permission(self, request, obj)
+
+
+class AdministratorQueueAdmin(QueueAdmin):
+    """django-rq's dashboard lets its user empty queues and stop jobs: Administrators only, not every staff user."""
+
+    def has_module_permission(self, request):
+        return has_role(request.user, ADMINISTRATOR)
+
+    def has_view_permission(self, request, obj=None):
+        return has_role(request.user, ADMINISTRATOR)
+
+    def has_change_permission(self, request, obj=None):
+        return has_role(request.user, ADMINISTRATOR)
+
+    def get_urls(self):
+        patterns = super().get_urls()
+        for pattern in patterns:
+            pattern.callback = _administrators_only(pattern.callback)
+        return patterns
+
+
+def _administrators_only(view):
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        # Anonymous users go on to the admin's own login redirect.
+        if request.user.is_authenticated:
+            require_role(request.user, ADMINISTRATOR)
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+desk.unregister(Dashboard)
+desk.register(Dashboard, AdministratorQueueAdmin)

@@ -39,7 +39,7 @@ class ScanIn(Schema):
     event: int
 
 
-class LineIn(Schema):
+class RedemptionLineIn(Schema):
     item: str = Field(max_length=30)
     qty: int = Field(ge=0, le=100000)
     reason: str = Field("", max_length=20, description="Why less than entitled: out_of_stock, declined, damaged, other")
@@ -49,7 +49,7 @@ class RedeemIn(ScanIn):
     client_id: str = Field(min_length=1, max_length=64, description="Made by the scanner; a retry sends the same")
     collector: str | int | None = Field(None, description="'head' (default) or an alternate collector's id")
     lane: int = Field(1, ge=1, le=50)
-    lines: list[LineIn] | None = Field(None, max_length=50, description="Only for a partial hand-over")
+    lines: list[RedemptionLineIn] | None = Field(None, max_length=50, description="Only for a partial hand-over")
 
 
 class ScanOut(Schema):
@@ -82,7 +82,7 @@ def _collector(value) -> tuple[str, int | None]:
         raise ValidationError({"collector": _("'head' or the id of a registered alternate collector")}) from None
 
 
-def _lines(lines: list[LineIn] | None) -> list[services.HandOverLine] | None:
+def _lines(lines: list[RedemptionLineIn] | None) -> list[services.HandOverLine] | None:
     if lines is None:
         return None
     return [services.HandOverLine(item=ln.item, qty=ln.qty, reason=ln.reason) for ln in lines]
@@ -114,7 +114,7 @@ class OfflineIn(Schema):
     scanned_at: datetime
     lane: int = Field(1, ge=1, le=50)
     collector: str | int | None = None
-    lines: list[LineIn] | None = Field(None, max_length=50)
+    lines: list[RedemptionLineIn] | None = Field(None, max_length=50)
 
 
 class SyncIn(Schema):

@@ -55,7 +55,7 @@ def stock(request, warehouse: str | None = None, item: str | None = None):
     ])
 
 
-class LineIn(Schema):
+class StockEntryLineIn(Schema):
     item: str = Field(min_length=1, max_length=30)
     qty: int = Field(ge=1, le=10_000_000)
     source: str | None = None
@@ -76,7 +76,7 @@ class EntryIn(Schema):
     reference: str = Field("", max_length=60)
     posting_date: datetime.date | None = None
     remarks: str = Field("", max_length=2000)
-    lines: list[LineIn] = Field(min_length=1, max_length=1000)
+    lines: list[StockEntryLineIn] = Field(min_length=1, max_length=1000)
 
 
 class EntryOut(Schema):

@@ -13,7 +13,7 @@ from relief.replenishment.models import ReplenishmentPlan, Truck
 router = Router(tags=["replenishment"])
 
 
-class PlanIn(Schema):
+class ReplenishmentPlanIn(Schema):
     horizon_days: int = Field(services.DEFAULT_HORIZON_DAYS, description="Days from today the plan looks ahead")
     truck: str | None = Field(None, max_length=60, description="Truck name; the default truck when empty")
 
@@ -35,7 +35,7 @@ class LineOut(Schema):
     document: str
 
 
-class PlanOut(Schema):
+class ReplenishmentPlanOut(Schema):
     number: str
     status: str
     horizon_start: str
@@ -65,15 +65,17 @@ def _plan(plan: ReplenishmentPlan, *, lines: bool = True) -> dict:
     return out
 
 
-@router.get("/replenishment/plans", response=list[PlanOut], summary="Latest replenishment plans (no lines)")
+@router.get("/replenishment/plans",
+            response=list[ReplenishmentPlanOut], summary="Latest replenishment plans (no lines)")
 def plans(request):
     access.require_viewer(request.user)
     return [_plan(p, lines=False) for p in ReplenishmentPlan.objects.select_related("truck").order_by(
         "-created_at")[:50]]
 
 
-@router.post("/replenishment/plans", response={201: PlanOut}, summary="Compute a plan and keep it as a draft")
-def plan_create(request, payload: PlanIn):
+@router.post("/replenishment/plans",
+             response={201: ReplenishmentPlanOut}, summary="Compute a plan and keep it as a draft")
+def plan_create(request, payload: ReplenishmentPlanIn):
     access.require_planner(request.user)
     truck = None
     if payload.truck:
@@ -84,12 +86,13 @@ def plan_create(request, payload: PlanIn):
     return Status(201, _plan(plan))
 
 
-@router.get("/replenishment/plans/{number}", response=PlanOut, summary="One plan with every line and its reason")
+@router.get("/replenishment/plans/{number}",
+            response=ReplenishmentPlanOut, summary="One plan with every line and its reason")
 def plan_detail(request, number: str):
     return _plan(access.plan_for(request.user, number))
 
 
-@router.post("/replenishment/plans/{number}/submit", response=PlanOut,
+@router.post("/replenishment/plans/{number}/submit", response=ReplenishmentPlanOut,
              summary="Submit a draft plan: draft transfers and purchase requests are created")
 def plan_submit(request, number: str):
     plan = document_submit(document=access.plan_for(request.user, number, submit=True), user=request.user)

@@ -42,7 +42,7 @@ def plan_compute(*, horizon_days: int, truck: Truck | None = None,
     today = today or timezone.localdate()
     if not isinstance(horizon_days, int) or isinstance(horizon_days, bool):
         raise ValidationError({"horizon_days": _("give a whole number of days")})
-    if horizon_days < 0:
+    if -36500 < horizon_days < 0:
         raise ValidationError({"horizon_days": _("the horizon ends on %(end)s, in the past: give 1 to %(max)d days "
                                                  "from today") % {"end": today + datetime.timedelta(days=horizon_days),
                                                                   "max": MAX_HORIZON_DAYS}})

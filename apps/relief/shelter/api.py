@@ -85,7 +85,8 @@ def _plot_out(plot) -> dict:
 
 @router.get("/shelter/sites/{code}/plots", response={200: list[PlotOut], 403: ApiError, 404: ApiError})
 def plots(request, code: str, status: Literal["vacant", "allocated", "unusable"] | None = None,
-          block: str | None = None, offset: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=5000)):
+          block: str | None = None, offset: int = Query(0, ge=0, le=10_000_000),
+          limit: int = Query(500, ge=1, le=5000)):
     site = access.site_for(request.user, code)
     found = site.plots.select_related("block").order_by("code")
     if status:
@@ -193,7 +194,7 @@ class WaitingOut(Schema):
 
 
 @router.get("/shelter/sites/{code}/waiting", response={200: list[WaitingOut], 403: ApiError, 404: ApiError})
-def waiting(request, code: str, offset: int = Query(0, ge=0), limit: int = Query(200, ge=1, le=5000)):
+def waiting(request, code: str, offset: int = Query(0, ge=0, le=10_000_000), limit: int = Query(200, ge=1, le=5000)):
     """The waiting list in rank order, with the reason for each rank."""
     site = access.site_for(request.user, code)
     rows = selectors.waiting_rows(site=site)[offset:offset + limit]
@@ -223,7 +224,7 @@ def waiting_add(request, payload: WaitingIn):
                  "since": entry.since})
 
 
-class PlanIn(Schema):
+class AllocationPlanIn(Schema):
     weights: dict[str, float] = {}
 
 
@@ -238,7 +239,7 @@ class PlanLineOut(Schema):
     reasons: list[str]
 
 
-class PlanOut(Schema):
+class AllocationPlanOut(Schema):
     number: str
     site: str
     status: str
@@ -264,27 +265,28 @@ def _plan_out(plan, *, offset: int = 0, limit: int = 200, unplaced: bool = False
     }
 
 
-@router.post("/shelter/sites/{code}/plans", response={201: PlanOut, 403: ApiError, 404: ApiError, 422: ApiError})
-def plan_create(request, code: str, payload: PlanIn):
+@router.post("/shelter/sites/{code}/plans",
+             response={201: AllocationPlanOut, 403: ApiError, 404: ApiError, 422: ApiError})
+def plan_create(request, code: str, payload: AllocationPlanIn):
     """Run the planner over the site's waiting list; the proposal is kept as a draft plan to review."""
     site = access.site_for(request.user, code, write=True)
     plan = services.plan_create(user=request.user, site=site, weights=services.weights_from(payload.weights))
     return Status(201, _plan_out(plan))
 
 
-@router.get("/shelter/plans/{number}", response={200: PlanOut, 403: ApiError, 404: ApiError})
-def plan_get(request, number: str, offset: int = Query(0, ge=0), limit: int = Query(200, ge=1, le=5000),
+@router.get("/shelter/plans/{number}", response={200: AllocationPlanOut, 403: ApiError, 404: ApiError})
+def plan_get(request, number: str, offset: int = Query(0, ge=0, le=10_000_000), limit: int = Query(200, ge=1, le=5000),
              unplaced: bool = False):
     return Status(200, _plan_out(access.plan_for(request.user, number), offset=offset, limit=limit, unplaced=unplaced))
 
 
-class LineIn(Schema):
+class AllocationPlanLineIn(Schema):
     plot: str | None = Field(..., max_length=20, description="plot code, or null: the household keeps waiting")
 
 
 @router.patch("/shelter/plans/{number}/lines/{line_no}", response={200: PlanLineOut, 403: ApiError, 404: ApiError,
                                                                     409: ApiError, 422: ApiError})
-def plan_line(request, number: str, line_no: int, payload: LineIn):
+def plan_line(request, number: str, line_no: int, payload: AllocationPlanLineIn):
     plan = access.plan_for(request.user, number, write=True)
     line = AllocationPlanLine.objects.filter(plan=plan, line_no=line_no).first()
     if line is None:
@@ -302,7 +304,8 @@ def plan_line(request, number: str, line_no: int, payload: LineIn):
                  "reasons": [str(x) for x in row["reasons"]]})
 
 
-@router.post("/shelter/plans/{number}/submit", response={200: PlanOut, 403: ApiError, 404: ApiError, 409: ApiError})
+@router.post("/shelter/plans/{number}/submit",
+             response={200: AllocationPlanOut, 403: ApiError, 404: ApiError, 409: ApiError})
 def plan_submit(request, number: str):
     """Allocate every line's plot at once; refused, naming the line, if one was taken meanwhile."""
     plan = services.plan_submit(user=request.user, plan=access.plan_for(request.user, number, write=True))

@@ -170,7 +170,7 @@ def plan(request: HttpRequest, number: str) -> HttpResponse:
             _report(request, exc)
         return redirect(reverse("shelter:plan", args=[the_plan.number]) + "?" + request.GET.urlencode())
     unplaced = request.GET.get("unplaced") == "1"
-    offset = int(request.GET["offset"]) if request.GET.get("offset", "").isdigit() else 0
+    offset = min(int(request.GET["offset"]), 10_000_000) if request.GET.get("offset", "").isdigit() else 0
     page = selectors.plan_lines(plan=the_plan, unplaced_only=unplaced, offset=offset, limit=200)
     return render(request, "shelter/plan.html", {
         "title": _("Allocation plan %(number)s") % {"number": the_plan.number}, "plan": the_plan, "page": page,
