@@ -87,6 +87,11 @@ class DocumentAdmin(SimpleHistoryAdmin):
                 raise PermissionDenied
             (self._submit if "_submit" in request.POST else self._cancel)(request, obj)
             return HttpResponseRedirect(request.path)
+        obj = self.get_object(request, object_id)
+        if obj is not None and obj.status != DocStatus.DRAFT:
+            # Nothing on a posted document can be saved: only Cancel (reverse) is offered.
+            extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                             "show_save_and_add_another": False, "show_delete_link": False}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _submit(self, request, obj) -> None:
