@@ -32,7 +32,7 @@ lint: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/pip install -q -e '.[bench]'
 	./scripts/ensure-services.sh
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
 
 clean-venv:
 	rm -rf $(VENV)
