@@ -1,5 +1,6 @@
 """One production stack for the ops tests: a MariaDB site made by `relief new-site`, the demo and the ops
-world, then 2 gunicorn workers, 2 RQ workers and the scheduler, all real processes. Dropped afterwards."""
+world, then 2 gunicorn workers, 2 RQ workers and the scheduler, all real processes. Dropped once the
+ops tests are done, so nothing of it runs on through the rest of the suite."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 HOUSEHOLDS = 150
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory):
     tag = uuid.uuid4().hex[:8]
     sites_dir = tmp_path_factory.mktemp("ops-sites")
