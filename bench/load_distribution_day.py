@@ -47,7 +47,6 @@ from tests.ops.stack import (  # noqa: E402
     PASSWORD,
     Stack,
     create_site,
-    forget_redis_keys,
     issue_tokens,
     remove_site,
 )
@@ -382,8 +381,7 @@ def main() -> int:
             stack.stop()
             print(f"kept: RELIEF_SITES_DIR={sites_dir} relief --site {stack.site} ...")
         else:
-            forget_redis_keys(stack, REDIS_URL)
-            remove_site(stack)
+            remove_site(stack, REDIS_URL)
             import shutil
 
             shutil.rmtree(sites_dir, ignore_errors=True)

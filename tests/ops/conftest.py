@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.ops.stack import Stack, create_site, forget_redis_keys, remove_site
+from tests.ops.stack import Stack, create_site, remove_site
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Households for the demo (about half at Nyarugusu, where the ops event is): enough cards to print for
@@ -35,5 +35,4 @@ def stack(tmp_path_factory):
         made.archive = next((sites_dir / made.site / "backups").glob("*.tar.gz"))
         yield made
     finally:
-        forget_redis_keys(made, REDIS_URL)
-        remove_site(made)
+        remove_site(made, REDIS_URL)

@@ -309,8 +309,12 @@ def issue_tokens(stack: Stack, devices: dict[str, str]) -> dict[str, str]:
     return issued
 
 
-def remove_site(stack: Stack) -> None:
+def remove_site(stack: Stack, redis_url: str | None = None) -> None:
+    """Stop the processes, then forget the site's Redis keys (a worker writes some as it stops), drop the
+    database and the site folder."""
     stack.stop()
+    if redis_url:
+        forget_redis_keys(stack, redis_url)
     with suppress(pymysql.MySQLError):
         drop_database(stack.database, port=stack.db_port)
     shutil.rmtree(stack.sites_dir / stack.site, ignore_errors=True)
