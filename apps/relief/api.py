@@ -7,8 +7,11 @@ Each domain package adds its ``router`` from ``relief.<package>.api``.
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema, Status
@@ -18,6 +21,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 from relief.core import services as core_services
 from relief.core.documents import DocumentError
 from relief.core.plugins import domain_modules
+
+logger = logging.getLogger(__name__)
 
 
 class BearerToken(HttpBearer):
@@ -33,7 +38,15 @@ class Session(APIKeyCookie):
 
     param_name = "sessionid"
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # A request that brings a bearer token is judged by it alone: a bad token is a 401, not a CSRF refusal.
+        if "authorization" in request.headers:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None):
+        if key is None:
+            return None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return user
@@ -56,6 +69,15 @@ class ApiError(Schema):
 @api.exception_handler(PermissionDenied)
 def _permission_denied(request, exc):
     return api.create_response(request, {"detail": str(exc) or _("Permission denied")}, status=403)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request, exc):
+    # A scanner retries on 503 (or falls back to its offline check); the error itself is in the server log.
+    logger.exception("database unavailable during %s %s", request.method, request.path)
+    return api.create_response(
+        request, {"detail": _("The database is not answering; try again in a moment.")}, status=503)
 
 
 @api.exception_handler(DocumentError)

@@ -50,3 +50,11 @@ def test_no_credentials_no_access(client, db):
 def test_openapi_schema_is_served(client, db):
     schema = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/auth/token" in schema["paths"]
+
+
+def test_a_bad_bearer_token_is_a_401_even_with_a_session(users, client):
+    client.force_login(users["manager"])
+    response = client.post("/api/v1/households/search", {"q": "x"}, content_type="application/json",
+                           headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 401
+

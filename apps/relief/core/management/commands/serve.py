@@ -23,5 +23,7 @@ class Command(BaseCommand):
             sys.executable, "-m", "gunicorn", "relief.wsgi:application",
             "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
             "--timeout", "120", "--graceful-timeout", "20", "--access-logfile", "-",
+            # Scanners pause between cards; a short keep-alive closes the connection just as it is reused.
+            "--keep-alive", "75",
         ]
         os.execv(sys.executable, argv)
