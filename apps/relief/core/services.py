@@ -87,7 +87,10 @@ def api_token_user(raw: str):
     token = ApiToken.objects.select_related("user").filter(key_hash=_hash_token(raw)).first()
     if token is None or not token.is_active or not token.user.is_active:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    # Once a minute is exact enough for "last used", and spares every scan a write of its own.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.user.relief_api_token = token
     return token.user
 
