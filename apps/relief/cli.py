@@ -187,14 +187,16 @@ def _cmd_start(argv: list[str]) -> int:
     call_command("migrate", interactive=False, verbosity=0)
     password = settings.SITE_CONFIG.raw.get("demo_password")
     demo_marker = site_dir / ".demo-loaded"
-    if password and not demo_marker.exists():
+    just_loaded = bool(password) and not demo_marker.exists()
+    if just_loaded:
         print("loading demo data ...", flush=True)
         call_command("demo", households=args.households, password=password)
         demo_marker.write_text("ok\n")
     from relief.core.roles import DEMO_USERS
 
     print(f"\nRelief is running at http://127.0.0.1:{args.port}/desk/  (site {args.site})")
-    if password:
+    # The demo command has just printed the logins; a second start prints them here.
+    if password and not just_loaded:
         print("demo logins (username / password):")
         for username, role in DEMO_USERS.items():
             print(f"  {username:<13} {password}   ({role})")
