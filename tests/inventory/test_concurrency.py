@@ -8,7 +8,7 @@ from django.db import connection, transaction
 
 from relief.core.services import document_submit
 from relief.inventory import checks, selectors, services
-from relief.inventory.models import Bin, Reservation, StockLedgerEntry
+from relief.inventory.models import Bin, MovementKind, Reservation, StockLedgerEntry
 from relief.inventory.services import InsufficientStock, LineData
 from tests.inventory.conftest import draft, receive
 
@@ -95,6 +95,34 @@ def test_concurrent_reservations_never_over_reserve(stock, admin_user):
     assert len(granted) == 6  # 6 × 15 = 90 of 100; a seventh would over-reserve
     assert sum(Reservation.objects.values_list("qty", flat=True)) == 90
     assert selectors.stock_available(warehouse=stock.main, item=stock.blanket) == 10
+    assert checks.run() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_lot_moved_from_two_warehouses_into_a_bin_nobody_has_made_yet_loses_nothing(stock, admin_user):
+    """Two sources lock different bins, so both find the target bin missing and race to create it."""
+    from relief.inventory.models import Warehouse
+
+    receive(admin_user, stock.main, stock.blanket, 80)
+    lot_id = Bin.objects.get(warehouse=stock.main, item=stock.blanket).lot_id
+    other = Warehouse.objects.create(code="NDU-FW", name="Nduta field", kind=Warehouse.Kind.FIELD)
+
+    def move(source, target, qty, no):
+        services.stock_post(
+            moves=[services.Move(item_id=stock.blanket.pk, qty=qty, source_id=source.pk, target_id=target.pk,
+                                 lot_id=lot_id, kind=MovementKind.TRANSFER)],
+            voucher_type="test-move", voucher_no=no, user=admin_user)
+
+    move(stock.main, other, 40, "MOVE-0")
+    for attempt in range(4):
+        target = Warehouse.objects.create(code=f"DP-{attempt}", name=f"Point {attempt}",
+                                          kind=Warehouse.Kind.DISTRIBUTION_POINT)
+
+        def work(i, target=target, attempt=attempt):
+            move(stock.main if i % 2 else other, target, 1, f"MOVE-{attempt}-{i}")
+
+        assert run_threads(work, n=2) == []
+        assert Bin.objects.get(warehouse=target, item=stock.blanket, lot_id=lot_id).on_hand == 2
     assert checks.run() == []
 
 

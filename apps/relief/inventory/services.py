@@ -256,7 +256,8 @@ def stock_post(
 
     missing = sorted(key for key, delta in deltas.items() if key not in bins and delta)
     for b in _create_bins(missing) if missing else ():
-        b.on_hand = deltas[(b.item_id, b.warehouse_id, b.lot_id)]
+        # A bin a concurrent posting created first already holds its stock: add to it, never overwrite.
+        b.on_hand += deltas[(b.item_id, b.warehouse_id, b.lot_id)]
         bins[(b.item_id, b.warehouse_id, b.lot_id)] = b
     changed = [bins[key] for key, delta in deltas.items() if delta]
     for b in changed:
