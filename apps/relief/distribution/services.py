@@ -174,8 +174,13 @@ def _apply_plan(*, cycle: DistributionCycle, plan: GenerationPlan, user) -> Cycl
     Entitlement.objects.bulk_create(
         [Entitlement(cycle=cycle, household_id=h, item_id=i, site_id=s, qty=q, updated_at=now)
          for h, i, s, q in plan.add], batch_size=2000)
-    for rows, status in ((plan.change, EntitlementStatus.OPEN), (plan.reopen, EntitlementStatus.OPEN)):
-        changed = [Entitlement(pk=pk, site_id=s, qty=q, status=status, updated_at=now) for pk, s, q in rows]
+    # The plan was read without locks while lanes may be scanning: lock what it changes and leave alone any
+    # entitlement redeemed since (a hand-over is never undone by a regeneration).
+    planned = [pk for pk, _s, _q in (*plan.change, *plan.reopen)]
+    status_now = {e.pk: e.status for e in lock_rows(Entitlement.objects.filter(pk__in=planned))} if planned else {}
+    for rows, was in ((plan.change, EntitlementStatus.OPEN), (plan.reopen, EntitlementStatus.CANCELLED)):
+        changed = [Entitlement(pk=pk, site_id=s, qty=q, status=EntitlementStatus.OPEN, updated_at=now)
+                   for pk, s, q in rows if status_now.get(pk) == was]
         Entitlement.objects.bulk_update(changed, ["site_id", "qty", "status", "updated_at"], batch_size=2000)
     for start in range(0, len(plan.cancel), 5000):
         Entitlement.objects.filter(pk__in=plan.cancel[start:start + 5000], status=EntitlementStatus.OPEN).update(
