@@ -684,6 +684,10 @@ def redemption_record(
         return refused
     with transaction.atomic():
         event.status = _share_lock_event_status(event.pk)
+        # The card row is locked too: a card revoked or replaced since it was read no longer redeems.
+        card.status = lock_rows(Card.objects.filter(pk=card.pk).only("id", "status"))[0].status
+        if card.status != CardStatus.ACTIVE:
+            return _card_for(code)[1]
         entitlements = _entitlements(event, card, lock=True)
         result = _judge(card=card, event=event, entitlements=entitlements, details=False)
         if result.verdict != "entitled":
