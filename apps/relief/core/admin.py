@@ -62,7 +62,9 @@ class DocumentAdmin(SimpleHistoryAdmin):
     def delete_queryset(self, request, queryset):
         if queryset.exclude(status=DocStatus.DRAFT).exists():
             raise PermissionDenied(_("Only drafts can be deleted."))
-        super().delete_queryset(request, queryset)
+        # One by one, so each document's own delete() guards (and its lines' checks) apply.
+        for document in queryset:
+            document.delete()
 
     def save_model(self, request, obj, form, change):
         if not change and obj.created_by_id is None:
