@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from relief.core.models import StaffProfile
 from relief.core.roles import (
     ADMINISTRATOR,
     AUDITOR,
@@ -22,6 +21,7 @@ from relief.core.roles import (
     has_role,
     require_role,
 )
+from relief.core.selectors import staff_site_ids
 from relief.distribution.models import DistributionEvent
 
 SCAN_ROLES = (ADMINISTRATOR, DISTRIBUTION_TEAM)
@@ -34,8 +34,7 @@ def site_ids_for(user) -> set[int] | None:
     """Sites the user works in; None means every site."""
     if has_role(user, ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER):
         return None
-    profile = StaffProfile.objects.filter(user=user).first()
-    return set(profile.sites.values_list("pk", flat=True)) if profile else set()
+    return staff_site_ids(user)
 
 
 def require_site(user, site_id: int) -> None:

@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from relief.core.models import StaffProfile
 from relief.core.roles import (
     ADMINISTRATOR,
     AUDITOR,
@@ -22,6 +21,7 @@ from relief.core.roles import (
     has_role,
     require_role,
 )
+from relief.core.selectors import staff_site_ids
 from relief.core.services import access_log_record
 from relief.households.models import Household
 
@@ -38,8 +38,7 @@ def site_ids_for(user) -> set[int] | None:
     """Sites whose households the user works with; None means every site."""
     if has_role(user, ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER):
         return None
-    profile = StaffProfile.objects.filter(user=user).first()
-    return set(profile.sites.values_list("pk", flat=True)) if profile else set()
+    return staff_site_ids(user)
 
 
 def require_personal(user) -> set[int] | None:

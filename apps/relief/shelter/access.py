@@ -12,8 +12,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from relief.core.models import Site, StaffProfile
+from relief.core.models import Site
 from relief.core.roles import ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER, REGISTRATION_OFFICER, has_role, require_role
+from relief.core.selectors import staff_site_ids
 from relief.households.selectors import households_visible
 from relief.shelter.models import Allocation, AllocationPlan, Plot
 
@@ -34,8 +35,7 @@ def site_ids_for(user, *, write: bool = False) -> set[int] | None:
     require_role(user, *(WRITE_ROLES if write else READ_ROLES))
     if has_role(user, ADMINISTRATOR) or (not write and has_role(user, AUDITOR, LOGISTICS_MANAGER)):
         return None
-    profile = StaffProfile.objects.filter(user=user).first()
-    return set(profile.sites.values_list("pk", flat=True)) if profile else set()
+    return staff_site_ids(user)
 
 
 def sites_for(user) -> list[Site]:

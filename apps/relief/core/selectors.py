@@ -1,0 +1,10 @@
+"""Core reads shared by every package."""
+
+from __future__ import annotations
+
+from relief.core.models import Site
+
+
+def staff_site_ids(user) -> set[int]:
+    """The sites a staff member is scoped to (StaffProfile.sites), in one query; empty without a profile."""
+    return set(Site.objects.filter(staff__user=user).values_list("pk", flat=True))
