@@ -176,6 +176,20 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
+
+
+def _whole_number(name: str, default: int, low: int, high: int) -> int:
+    value = SITE_CONFIG.raw.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ImproperlyConfigured(f"site config {name}: give a whole number from {low} to {high}")
+    return value
+
+
+# The scanning station: how long the camera leaves a card it has just judged alone, and when the offline
+# list counts as out of date.
+RELIEF_SCAN_REPEAT_SECONDS = _whole_number("scan_repeat_seconds", 10, 1, 600)
+RELIEF_SCAN_STALE_MINUTES = _whole_number("scan_stale_minutes", 60, 1, 7 * 24 * 60)
+
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

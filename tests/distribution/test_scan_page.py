@@ -1,9 +1,11 @@
-"""The scanning station in headless Chromium, with a fake camera filming a printed card.
+"""The scanning station in headless Chromium at a phone's size, as the team uses it at the table.
 
-Online: the camera reads the card, the verdict appears, the hand-over is confirmed and recorded, and the
-same card seen again is already collected. Offline (network blocked): a wedge scan is verified in the
-browser against the manifest, queued, and synced when the network returns.
+One browser for the module (launched with a fake camera that films whatever card the test writes to its
+video file), one context per test. Scans are typed as a keyboard-wedge scanner types them: the characters,
+fast, then Enter. No hand-over may ever be recorded without its own confirmation.
 """
+
+from __future__ import annotations
 
 import pytest
 from django.conf import settings
@@ -16,6 +18,7 @@ from tests.distribution.conftest import build_world
 pytestmark = [pytest.mark.browser]
 
 WIDTH, HEIGHT = 640, 480
+PHONE = {"width": 390, "height": 844}
 
 
 def card_video(pdf, out):
@@ -40,64 +43,170 @@ def card_video(pdf, out):
     return out
 
 
-@pytest.mark.django_db(transaction=True)
-def test_camera_scan_confirm_then_offline_queue_and_sync(live_server, users, tmp_path, monkeypatch):
-    from playwright.sync_api import expect, sync_playwright
+@pytest.fixture(scope="module")
+def camera_file(tmp_path_factory):
+    """Where the fake camera reads its film; each test that films a card writes it before starting the camera."""
+    return tmp_path_factory.mktemp("camera") / "card.y4m"
 
-    # Playwright's sync API runs an event loop in this thread; the database checks in between are plain sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    world = build_world(users, households=4)
-    pdf = tmp_path / "card.pdf"
-    print_cards(out=pdf, user=users["admin"], households=[world.households[2].number])
-    video = card_video(pdf, tmp_path / "card.y4m")
-    client = Client()
-    client.force_login(users["distribution"])
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
 
+@pytest.fixture(scope="module")
+def browser(camera_file):
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread for the whole module; the database work in
+    # and between tests (including each test's flush) is plain sync.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}"])
-        context = browser.new_context(viewport={"width": 412, "height": 915}, permissions=["camera"])
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
-        page = context.new_page()
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{live_server.url}/scan/")
-        expect(page.locator("body[data-ready='1']")).to_have_count(1)
-        expect(page.locator("#manifest-info")).to_contain_text("4 cards")
-        page.click("#camera")
-        title = page.locator("#verdict-title")
-        expect(title).to_have_text("ENTITLED", timeout=15000)
-        expect(page.locator("#household")).to_contain_text(world.households[2].number)
-        expect(page.locator("#verdict-message")).not_to_contain_text("offline")
-        page.click("#confirm")
-        expect(title).to_have_text("HANDED OVER")
-        assert Redemption.objects.filter(household=world.households[2], source="online").count() == 1
-        # The card is still in front of the camera: read again, it is already collected.
-        expect(title).to_have_text("ALREADY COLLECTED", timeout=15000)
-
-        page.click("#camera")  # stop filming: the next card comes from the USB scanner
-        context.set_offline(True)
-        page.fill("#code", world.code(1))
-        page.press("#code", "Enter")
-        expect(title).to_have_text("ENTITLED")
-        expect(page.locator("#verdict-message")).to_contain_text("offline")
-        page.click("#confirm")
-        expect(title).to_have_text("SAVED OFFLINE")
-        expect(page.locator("#queue-count")).to_have_text("1")
-        assert not Redemption.objects.filter(household=world.households[1]).exists()
-        # Scanned again on this device while still offline: refused.
-        page.wait_for_timeout(1500)
-        page.fill("#code", world.code(1))
-        page.press("#code", "Enter")
-        expect(title).to_have_text("ALREADY COLLECTED")
-
-        context.set_offline(False)
-        page.click("#sync")
-        expect(page.locator("#queue-count")).to_have_text("0", timeout=10000)
-        expect(page.locator("#sync-log")).to_contain_text("accepted")
+            f"--use-file-for-fake-video-capture={camera_file}"])
+        yield browser
         browser.close()
-    assert Redemption.objects.get(household=world.households[1]).source == "offline"
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def station(browser, live_server):
+    """Open /scan/ logged in as the given user; returns the page (and collects page errors)."""
+    contexts, errors = [], []
+
+    def open_station(user, *, viewport=PHONE, path="/scan/"):
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(viewport=viewport, permissions=["camera"])
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                              "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{live_server.url}{path}")
+        from playwright.sync_api import expect
+
+        expect(page.locator("body[data-ready='1']")).to_have_count(1)
+        return page
+
+    yield open_station
+    for context in contexts:
+        context.close()
     assert errors == []
+
+
+def wedge(page, code: str) -> None:
+    """What a USB scanner does: the characters, fast, then Enter, into whatever has the focus."""
+    page.keyboard.type(code + "\n", delay=2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wedge_scans_never_confirm_a_hand_over(users, station):
+    from playwright.sync_api import expect
+
+    world = build_world(users, households=4)
+    page = station(users["distribution"])
+    title, household = page.locator("#verdict-title"), page.locator("#household")
+    expect(page.locator("#manifest-info")).to_contain_text("4 cards")
+    expect(page.locator("#served")).to_contain_text("0")
+    assert page.evaluate("document.activeElement.id") == "code"
+
+    wedge(page, world.code(0))
+    expect(title).to_have_text("ENTITLED")
+    expect(household).to_contain_text(world.households[0].number)
+    # The next card arrives while ENTITLED shows: its Enter judges it, and household 0 gets nothing.
+    wedge(page, world.code(1))
+    expect(household).to_contain_text(world.households[1].number)
+    expect(title).to_have_text("ENTITLED")
+    # Two cards back to back, faster than the server answers: the last one is judged, nothing recorded.
+    wedge(page, world.code(0) + "\n" + world.code(2))
+    expect(household).to_contain_text(world.households[2].number)
+    page.wait_for_timeout(500)
+    expect(household).to_contain_text(world.households[2].number)
+    assert page.locator("#code").input_value() == ""
+    # Stray Enters (a scanner's empty line, a finger) confirm nothing.
+    for _ in range(3):
+        page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    assert not Redemption.objects.exists()
+
+    # A refusal, then the next card: the box was emptied, so it is not appended to the bad code.
+    wedge(page, "RC1:NOT-A-CARD")
+    expect(title).to_have_text("INVALID CARD")
+    assert page.locator("#code").input_value() == ""
+    wedge(page, world.code(2))
+    expect(title).to_have_text("ENTITLED")
+
+    # The team lowers a quantity (focus in the quantity box) and the next card is scanned right then:
+    # the scan still arrives whole in the code box, and the lowered hand-over is not recorded.
+    page.locator("#lines input").first.fill("0")
+    page.locator("#lines input").first.focus()
+    wedge(page, world.code(1))
+    expect(household).to_contain_text(world.households[1].number)
+    expect(title).to_have_text("ENTITLED")
+    assert not Redemption.objects.exists()
+
+    # Its own confirmation (the button) records exactly this household's hand-over.
+    page.click("#confirm")
+    expect(title).to_have_text("HANDED OVER")
+    assert list(Redemption.objects.values_list("household_id", flat=True)) == [world.households[1].pk]
+    expect(title).to_have_text("Ready: scan a card", timeout=5000)
+    expect(page.locator("#served")).to_contain_text("1 at this lane")
+    # The deliberate key (F2) confirms too; Enter never does.
+    wedge(page, world.code(3))
+    expect(title).to_have_text("ENTITLED")
+    page.keyboard.press("F2")
+    expect(title).to_have_text("HANDED OVER")
+    assert Redemption.objects.count() == 2
+    # The same household scanned again at once: served just now, in the success colour, not a refusal.
+    wedge(page, world.code(3))
+    expect(title).to_have_text("HANDED OVER JUST NOW")
+    assert "handed_just_now" in page.locator("#verdict").get_attribute("class")
+    expect(page.locator("#served")).to_contain_text("2 at this event")
+    assert Redemption.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_camera_card_held_in_view_then_offline_queue_and_sync(users, station, camera_file, tmp_path, settings):
+    from playwright.sync_api import expect
+
+    settings.RELIEF_SCAN_REPEAT_SECONDS = 2
+    world = build_world(users, households=4)
+    pdf = tmp_path / "card.pdf"
+    print_cards(out=pdf, user=users["admin"], households=[world.households[2].number])
+    card_video(pdf, camera_file)
+    page = station(users["distribution"])
+    title = page.locator("#verdict-title")
+    page.click("#camera")
+    expect(title).to_have_text("ENTITLED", timeout=15000)
+    expect(page.locator("#household")).to_contain_text(world.households[2].number)
+    expect(page.locator("#verdict-message")).not_to_contain_text("offline")
+    page.click("#confirm")
+    expect(title).to_have_text("HANDED OVER")
+    assert Redemption.objects.filter(household=world.households[2], source="online").count() == 1
+    # The card stays in front of the camera past the repeat window: handed over just now, never an amber refusal.
+    seen = set()
+    for _ in range(25):
+        page.wait_for_timeout(200)
+        seen.add(title.text_content())
+    assert "ALREADY COLLECTED" not in seen
+    expect(title).to_have_text("HANDED OVER JUST NOW", timeout=10000)
+    assert Redemption.objects.filter(household=world.households[2]).count() == 1
+
+    page.click("#camera")  # stop filming: the next card comes from the USB scanner
+    page.context.set_offline(True)
+    wedge(page, world.code(1))
+    expect(title).to_have_text("ENTITLED")
+    expect(page.locator("#verdict-message")).to_contain_text("offline")
+    page.click("#confirm")
+    expect(title).to_have_text("SAVED OFFLINE")
+    expect(page.locator("#queue-count")).to_have_text("1")
+    assert not Redemption.objects.filter(household=world.households[1]).exists()
+    # Scanned again on this device while still offline: not handed over twice.
+    wedge(page, world.code(1))
+    expect(title).to_have_text("HANDED OVER JUST NOW")
+
+    page.context.set_offline(False)
+    page.click("#sync")
+    expect(page.locator("#queue-count")).to_have_text("0", timeout=10000)
+    expect(page.locator("#sync-log")).to_contain_text("accepted")
+    assert Redemption.objects.get(household=world.households[1]).source == "offline"

@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,7 +34,13 @@ def _strings() -> dict:
             "ready": _("Ready: scan a card"), "entitled": _("ENTITLED"), "already_collected": _("ALREADY COLLECTED"),
             "not_entitled": _("NOT ENTITLED"), "revoked": _("REVOKED CARD"), "invalid": _("INVALID CARD"),
             "wrong_event": _("WRONG EVENT"), "redeemed": _("HANDED OVER"), "queued": _("SAVED OFFLINE"),
+            "handed_just_now": _("HANDED OVER JUST NOW"),
         },
+        "handed_just_now": _("This household was served at this table a moment ago: nothing more to hand over."),
+        "served": _("Served: %(lane)s at this lane · %(event)s at this event"),
+        "owed": _("owed from an earlier hand-over"),
+        "point_holds": _("the point holds %(n)s"),
+        "refused_count": _("Not accepted: %(n)s (see below)"),
         "verdicts": {
             "entitled": _("Entitled: hand over the items listed."),
             "not_entitled": _("Nothing to collect for this household in this cycle."),
@@ -47,6 +54,7 @@ def _strings() -> dict:
         "queued": _("No network: the hand-over is saved on this device and will sync."),
         "no_manifest": _("No offline list for this event yet: connect once to download it."),
         "manifest_info": _("Offline list: %(cards)s cards, updated %(at)s"),
+        "manifest_stale": _("Offline list OUT OF DATE: %(cards)s cards, last updated %(at)s. Connect to refresh it."),
         "no_camera": _("No camera available: use the USB scanner or type the code."),
         "head": _("Head of household"),
         "camera_start": _("Start camera"), "camera_stop": _("Stop camera"),
@@ -61,7 +69,9 @@ def scan(request: HttpRequest) -> HttpResponse:
     require_role(request.user, *access.SCAN_ROLES)
     events = [selectors.event_summary(e) for e in access.events_for(request.user).filter(status=EventStatus.OPEN)
               .order_by("-date", "number")]
-    return render(request, "distribution/scan.html", {"events": events, "strings": _strings()})
+    config = {"repeat_seconds": settings.RELIEF_SCAN_REPEAT_SECONDS,
+              "stale_minutes": settings.RELIEF_SCAN_STALE_MINUTES}
+    return render(request, "distribution/scan.html", {"events": events, "strings": _strings(), "config": config})
 
 
 @login_required

@@ -9,9 +9,18 @@ const T = JSON.parse(document.getElementById("scan-strings").textContent);
 const $ = (id) => document.getElementById(id);
 const API = "/api/v1";
 const QUEUE_KEY = "relief.scan.queue";
-const REPEAT_MS = 3000; // the same card held in front of the camera is read once
+const CONFIG = JSON.parse(document.getElementById("scan-config").textContent);
+// A card the camera has just judged is not read again for this long (site config scan_repeat_seconds).
+const REPEAT_MS = CONFIG.repeat_seconds * 1000;
+// A household this device served this recently, seen again, is "handed over just now", not a refusal.
+const JUST_NOW_MS = Math.max(REPEAT_MS, 5 * 60 * 1000);
+// An offline list older than this is shown as out of date.
+const STALE_MS = CONFIG.stale_minutes * 60 * 1000;
 
-const state = { event: null, manifest: null, current: null, lastCode: "", lastAt: 0, busy: false, stream: null };
+const state = {
+  event: null, manifest: null, current: null, seq: 0, pending: null, verifying: false, confirming: false,
+  cameraCode: "", cameraAt: 0, handed: new Map(), stream: null,
+};
 
 // ---- small helpers ------------------------------------------------------------------------------------
 
@@ -152,7 +161,14 @@ function decodeToken(code, keys) {
 // ---- offline verdicts from the manifest ---------------------------------------------------------------
 
 function queue() { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); }
-function saveQueue(q) { localStorage.setItem(QUEUE_KEY, JSON.stringify(q)); $("queue-count").textContent = q.length; }
+function saveQueue(q) {
+  localStorage.setItem(QUEUE_KEY, JSON.stringify(q));
+  $("queue-count").textContent = q.length;
+  const refused = q.filter((x) => x.refused).length;
+  $("queue-refused").hidden = refused === 0;
+  $("queue-refused").textContent = fmt(T.refused_count, { n: refused });
+  showServed();
+}
 
 function offlineVerify(code) {
   const m = state.manifest;
@@ -171,13 +187,37 @@ function offlineVerify(code) {
   const local = queue().find((q) => q.serial === claims.serial && q.event === m.event.id);
   const collected = local ? { at: local.scanned_at, lane: local.lane } : card.c;
   if (local || (card.e.length === 0 && card.c)) {
-    return { verdict: "already_collected", household, entitlements: [],
+    return { verdict: "already_collected", household, entitlements: [], serial: claims.serial,
              message: fmt(T.collected_at, { when: new Date(collected.at).toLocaleString(), lane: collected.lane }) };
   }
   if (card.e.length === 0) return { verdict: "not_entitled", message: T.verdicts.not_entitled, household, entitlements: [] };
   return { verdict: "entitled", household, message: T.verdicts.entitled, serial: claims.serial,
            collectors: card.a || [],
-           entitlements: card.e.map(([item, qty]) => ({ item, qty, name: m.items[item] || item })) };
+           entitlements: card.e.map(([item, qty, owed]) => ({ item, qty, owed: Boolean(owed), name: m.items[item] || item })) };
+}
+
+// ---- served so far: from the manifest (every lane's hand-overs) and this device's queue ------------------
+
+function showServed() {
+  const m = state.manifest;
+  const lane = Number($("lane").value) || 1;
+  let event = 0, here = 0;
+  const seen = new Set();
+  if (m && m.event.id === state.event) {
+    for (const [serial, card] of Object.entries(m.cards)) {
+      if (!card.c) continue;
+      seen.add(serial);
+      event += 1;
+      if (card.c.lane === lane) here += 1;
+    }
+  }
+  for (const q of queue()) {
+    if (q.event !== state.event || q.refused || seen.has(q.serial)) continue;
+    seen.add(q.serial);
+    event += 1;
+    if (q.lane === lane) here += 1;
+  }
+  $("served").textContent = fmt(T.served, { lane: here, event });
 }
 
 // ---- the screen ----------------------------------------------------------------------------------------
@@ -196,13 +236,18 @@ function show(result, { offline = false } = {}) {
   lines.innerHTML = "";
   for (const e of result.entitlements) {
     const tr = document.createElement("tr");
-    tr.innerHTML = `<td></td><td><input type="number" min="0" max="${e.qty}" value="${e.qty}" data-item=""></td><td><select hidden></select></td>`;
-    tr.cells[0].textContent = `${e.name} (${e.item})`;
+    tr.innerHTML = `<td></td><td><input type="number" inputmode="numeric" min="0"></td><td><select hidden></select></td>`;
+    const label = `${e.name} (${e.item})` + (e.owed ? ` · ${T.owed}` : "");
+    const hold = e.available === undefined || e.available === null ? e.qty : Math.min(e.qty, e.available);
+    tr.cells[0].textContent = hold < e.qty ? `${label} · ${fmt(T.point_holds, { n: e.available })}` : label;
     const input = tr.querySelector("input");
+    input.max = e.qty;
+    input.value = hold;
     input.dataset.item = e.item;
     input.dataset.full = e.qty;
     const reason = tr.querySelector("select");
-    for (const [value, label] of T.reasons) reason.add(new Option(label, value));
+    for (const [value, text] of T.reasons) reason.add(new Option(text, value));
+    reason.hidden = hold >= e.qty;
     input.addEventListener("input", () => { reason.hidden = Number(input.value) >= e.qty; });
     lines.appendChild(tr);
   }
@@ -210,7 +255,6 @@ function show(result, { offline = false } = {}) {
   who.innerHTML = "";
   who.add(new Option(T.head, "head"));
   for (const c of result.collectors || []) who.add(new Option(`${c.initials} (${c.relationship})`, String(c.id)));
-  $("confirm").focus();
 }
 
 function ready() {
@@ -220,38 +264,69 @@ function ready() {
   $("verdict-title").textContent = T.titles.ready;
   $("verdict-message").textContent = "";
   $("household").textContent = "";
-  $("code").value = "";
-  $("code").focus();
+  focusCode();
 }
 
-async function onCode(code) {
-  code = code.trim();
-  if (!code || state.busy || !state.event) return;
+function focusCode() {
+  const code = $("code");
+  if (document.activeElement !== code) code.focus({ preventScroll: true });
+}
+
+// A scan — from the wedge (a whole line ended by Enter) or the camera. Whatever verdict is on screen is
+// dropped unrecorded: a hand-over is recorded only by its own confirmation, never by the next card.
+async function onScan(raw, source) {
+  const code = raw.trim();
+  if (!code || !state.event) return;
   const now = Date.now();
-  if (code === state.lastCode && now - state.lastAt < REPEAT_MS) return;
-  state.lastCode = code; state.lastAt = now;
-  state.busy = true;
+  if (source === "camera") {
+    // The card just judged is still in front of the camera: not read again for a while.
+    if (code === state.cameraCode && now - state.cameraAt < REPEAT_MS) return;
+    if (state.current && state.current.code === code) return;
+    state.cameraCode = code; state.cameraAt = now;
+  }
+  state.seq += 1;
+  state.current = null;
+  $("handover").hidden = true;
+  if (state.verifying) { state.pending = { code, source }; return; }
+  state.verifying = true;
   try {
-    let result, offline = false;
-    try {
-      const resp = await api("POST", "/scan/verify", { code, event: state.event });
-      if (resp.status !== 200) throw new TypeError(String(resp.status));
-      result = resp.data;
-      // An answer from the server is the truth; a local queue entry means this device handed it over too.
-      if (result.verdict === "entitled" && queue().some((q) => q.code === code && q.event === state.event)) {
-        result = offlineVerify(code);
-      }
-      setNet(true);
-    } catch {
-      setNet(false);
-      offline = true;
+    let next = { code, source };
+    while (next) {
+      state.pending = null;
+      await judge(next.code);
+      next = state.pending;
+    }
+  } finally {
+    state.verifying = false;
+  }
+}
+
+async function judge(code) {
+  const seq = state.seq;
+  let result, offline = false;
+  try {
+    const resp = await api("POST", "/scan/verify", { code, event: state.event });
+    if (resp.status !== 200) throw new TypeError(String(resp.status));
+    result = resp.data;
+    // An answer from the server is the truth; a local queue entry means this device handed it over too.
+    if (result.verdict === "entitled" && queue().some((q) => q.code === code && q.event === state.event)) {
       result = offlineVerify(code);
     }
-    state.current = { code, result, offline };
-    show(result, { offline });
-  } finally {
-    state.busy = false;
+    setNet(true);
+  } catch {
+    setNet(false);
+    offline = true;
+    result = offlineVerify(code);
   }
+  if (seq !== state.seq && state.pending) return; // a newer card is waiting: its verdict is the one to show
+  const handed = state.handed.get(code);
+  if (result.verdict === "already_collected" && handed && Date.now() - handed < JUST_NOW_MS) {
+    // The household this lane has just served, seen again: not a refusal.
+    result = { ...result, verdict: "handed_just_now", message: T.handed_just_now };
+  }
+  state.current = { code, result, offline, clientId: uuid() };
+  show(result, { offline });
+  focusCode();
 }
 
 function handoverBody() {
@@ -259,7 +334,7 @@ function handoverBody() {
   let partial = false;
   for (const tr of $("lines").rows) {
     const input = tr.querySelector("input");
-    const qty = Math.max(0, Math.min(Number(input.value) || 0, Number(input.dataset.full)));
+    const qty = Math.max(0, Math.min(Math.floor(Number(input.value)) || 0, Number(input.dataset.full)));
     const reason = tr.querySelector("select").value;
     if (qty < Number(input.dataset.full)) partial = true;
     lines.push({ item: input.dataset.item, qty, reason: qty < Number(input.dataset.full) ? reason : "" });
@@ -268,21 +343,25 @@ function handoverBody() {
   return { lines: partial ? lines : null, collector: collector === "head" ? "head" : Number(collector) };
 }
 
-async function confirm(ev) {
-  ev.preventDefault();
+// The deliberate act: the Confirm button (pointer) or F2. Never an Enter.
+async function confirm() {
   const current = state.current;
-  if (!current || current.result.verdict !== "entitled" || state.busy) return;
-  state.busy = true;
-  const body = { code: current.code, event: state.event, client_id: uuid(), lane: Number($("lane").value) || 1,
-                 ...handoverBody() };
+  if (!current || current.result.verdict !== "entitled" || state.confirming) return;
+  state.confirming = true;
+  state.current = null; // confirmed once: a second press records nothing more
+  $("handover").hidden = true;
+  const seq = state.seq;
+  const body = { code: current.code, event: state.event, client_id: current.clientId,
+                 lane: Number($("lane").value) || 1, ...handoverBody() };
+  let shown;
   try {
     let done = false;
     if (!current.offline) {
       try {
         const resp = await api("POST", "/scan/redeem", body);
         setNet(true);
-        show(resp.data.verdict ? resp.data : { verdict: "invalid", message: resp.data.detail });
-        if (resp.data.verdict === "redeemed") markCollected(current.code, body.lane);
+        shown = resp.data && resp.data.verdict ? resp.data : { verdict: "invalid", message: (resp.data || {}).detail };
+        if (shown.verdict === "redeemed") markCollected(current.code, body.lane);
         done = true;
       } catch { setNet(false); }
     }
@@ -291,16 +370,22 @@ async function confirm(ev) {
       const q = queue();
       q.push({ ...body, serial: claims.serial, scanned_at: new Date().toISOString() });
       saveQueue(q);
-      show({ verdict: "queued", message: T.queued, household: current.result.household, entitlements: [] });
+      state.handed.set(current.code, Date.now());
+      shown = { verdict: "queued", message: T.queued, household: current.result.household, entitlements: [] };
     }
   } finally {
-    state.busy = false;
+    state.confirming = false;
   }
-  setTimeout(ready, 1200);
+  showServed();
+  if (seq !== state.seq) return; // a new card was scanned meanwhile: its verdict stays on screen
+  show(shown);
+  focusCode();
+  setTimeout(() => { if (seq === state.seq) ready(); }, 1200);
 }
 
 // So that a scan made offline right after this hand-over still sees it, before the next manifest.
 function markCollected(code, lane) {
+  state.handed.set(code, Date.now());
   if (!state.manifest) return;
   try {
     const claims = decodeToken(code, state.manifest.keys);
@@ -308,6 +393,10 @@ function markCollected(code, lane) {
     if (card) { card.c = { at: new Date().toISOString(), lane }; card.e = []; }
   } catch { /* the server accepted it; the local list simply stays as it was */ }
 }
+
+// The server judges an upload entry by entry: what it accepted (or had already) leaves the queue; what it
+// did not accept stays, with its reason, so one bad entry never strands the others.
+const SETTLED = new Set(["accepted", "duplicate", "conflict"]);
 
 async function sync() {
   const q = queue();
@@ -320,15 +409,21 @@ async function sync() {
       resp = await api("POST", `/events/${event}/sync`, { redemptions: items.map(({ client_id, code, scanned_at, lane, collector, lines }) => ({ client_id, code, scanned_at, lane, collector, lines })) });
     } catch { setNet(false); return; }
     setNet(true);
-    if (resp.status !== 200) return;
-    const done = new Set();
-    for (const r of resp.data.results) {
-      done.add(r.client_id);
+    const results = resp.data && Array.isArray(resp.data.results) ? resp.data.results : null;
+    if (!results) continue; // refused as a whole (rate limit, not allowed): everything stays for the next try
+    const answers = new Map(results.filter((r) => r && r.client_id).map((r) => [r.client_id, r]));
+    for (const r of answers.values()) {
       const li = document.createElement("li");
-      li.textContent = `${new Date().toLocaleTimeString()} ${T.sync_status[r.status] || r.status}${r.reason ? " — " + r.reason : ""}`;
+      const why = r.reason || (r.errors ? JSON.stringify(r.errors) : "");
+      li.textContent = `${new Date().toLocaleTimeString()} ${T.sync_status[r.status] || r.status}${why ? " — " + why : ""}`;
       $("sync-log").prepend(li);
     }
-    saveQueue(queue().filter((x) => !done.has(x.client_id)));
+    saveQueue(queue().flatMap((x) => {
+      const r = answers.get(x.client_id);
+      if (!r) return [x];
+      if (SETTLED.has(r.status)) return [];
+      return [{ ...x, refused: r.reason || r.status }];
+    }));
   }
   await loadManifest();
 }
@@ -344,9 +439,20 @@ async function loadManifest() {
     }
   } catch { setNet(false); }
   state.manifest = JSON.parse(localStorage.getItem(key) || "null");
-  $("manifest-info").textContent = state.manifest
-    ? fmt(T.manifest_info, { cards: Object.keys(state.manifest.cards).length, at: new Date(state.manifest.generated_at).toLocaleTimeString() })
-    : T.no_manifest;
+  showManifestAge();
+  showServed();
+}
+
+// The offline list ages: past STALE_MS without a fresh copy the page says so plainly.
+function showManifestAge() {
+  const info = $("manifest-info");
+  const m = state.manifest;
+  if (!m) { info.textContent = T.no_manifest; info.className = "stale"; return; }
+  const at = new Date(m.generated_at);
+  const stale = Date.now() - at.getTime() > STALE_MS;
+  info.textContent = fmt(stale ? T.manifest_stale : T.manifest_info,
+                         { cards: Object.keys(m.cards).length, at: at.toLocaleString() });
+  info.className = stale ? "stale" : "";
 }
 
 // ---- camera ----------------------------------------------------------------------------------------------
@@ -374,14 +480,14 @@ async function startCamera() {
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   const tick = () => {
     if (!state.stream) return;
-    if (video.readyState >= 2 && !state.busy && !(state.current && state.current.result.verdict === "entitled")) {
+    if (video.readyState >= 2 && !state.verifying && !state.confirming) {
       const scale = Math.min(1, 800 / video.videoWidth);
       canvas.width = Math.round(video.videoWidth * scale);
       canvas.height = Math.round(video.videoHeight * scale);
       ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
       const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
       const found = window.jsQR(img.data, img.width, img.height, { inversionAttempts: "dontInvert" });
-      if (found && found.data) onCode(found.data);
+      if (found && found.data) onScan(found.data, "camera");
     }
     setTimeout(() => requestAnimationFrame(tick), 120);
   };
@@ -389,6 +495,8 @@ async function startCamera() {
 }
 
 // ---- wiring -------------------------------------------------------------------------------------------------
+
+const PRINTABLE = /^.$/u;
 
 function init() {
   const select = $("event");
@@ -399,17 +507,43 @@ function init() {
   select.addEventListener("change", () => {
     state.event = Number(select.value) || null;
     localStorage.setItem("relief.scan.event", select.value);
+    ready();
     loadManifest();
   });
-  $("lane").addEventListener("change", () => localStorage.setItem("relief.scan.lane", $("lane").value));
-  $("wedge").addEventListener("submit", (ev) => { ev.preventDefault(); state.lastCode = ""; onCode($("code").value); });
-  $("handover").addEventListener("submit", confirm);
-  $("cancel").addEventListener("click", ready);
+  $("lane").addEventListener("change", () => { localStorage.setItem("relief.scan.lane", $("lane").value); showServed(); });
+  const code = $("code");
+  // The wedge's Enter ends a scan; the box is emptied at once so the next card never joins this one.
+  code.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Enter") return;
+    ev.preventDefault();
+    const text = code.value;
+    code.value = "";
+    onScan(text, "wedge");
+  });
+  // Keys typed anywhere else (a quantity box, a menu, the page) that cannot belong there go to the code box:
+  // a scan starting while the team edits a quantity still arrives whole. Enter elsewhere never confirms.
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "F2") { ev.preventDefault(); confirm(); return; }
+    if (ev.target === code || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const inQty = ev.target.matches && ev.target.matches("#lines input, #lane");
+    if (ev.key === "Enter") { ev.preventDefault(); focusCode(); return; }
+    if (!PRINTABLE.test(ev.key) || (inQty && /[0-9]/.test(ev.key))) return;
+    ev.preventDefault();
+    code.value += ev.key;
+    focusCode();
+  }, true);
+  const confirmButton = $("confirm");
+  // Pressing the button must not take the focus from the code box, and only a real press counts.
+  confirmButton.addEventListener("mousedown", (ev) => ev.preventDefault());
+  confirmButton.addEventListener("click", (ev) => { if (ev.detail !== 0) confirm(); });
+  $("cancel").addEventListener("mousedown", (ev) => ev.preventDefault());
+  $("cancel").addEventListener("click", () => { state.seq += 1; ready(); });
   $("camera").addEventListener("click", startCamera);
   $("sync").addEventListener("click", sync);
   $("language").addEventListener("change", (ev) => ev.target.form.submit());
   window.addEventListener("online", sync);
   setInterval(sync, 30000);
+  setInterval(showManifestAge, 60000);
   saveQueue(queue());
   loadManifest().then(sync);
   ready();
