@@ -64,6 +64,22 @@ class SiteConfig:
     raw: dict
 
     @property
+    def limits(self) -> dict[str, int]:
+        """``limits`` of the site config over :data:`LIMITS` (every value a positive whole number)."""
+        given = self.raw.get("limits", {})
+        if not isinstance(given, dict):
+            raise ConfigError("limits: must be a JSON object, e.g. {\"upload_bytes\": 20000000}")
+        unknown = sorted(set(given) - set(LIMITS))
+        if unknown:
+            raise ConfigError(f"limits: unknown key {unknown[0]!r} (known: {', '.join(sorted(LIMITS))})")
+        out = dict(LIMITS)
+        for name, value in given.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"limits.{name}: expected a whole number of at least 1, got {value!r}")
+            out[name] = value
+        return out
+
+    @property
     def keys_dir(self) -> Path:
         env = os.environ.get("RELIEF_KEYS_DIR")
         if env:
@@ -80,6 +96,24 @@ class SiteConfig:
         if self.site_dir is None:
             raise ConfigError("no site selected: RELIEF_FILES_DIR is required without a site")
         return self.site_dir / "files"
+
+
+# What hostile or careless input may cost, overridable per site under "limits" in site_config.json.
+# The README lists them; `relief check` and the pages read them through settings.RELIEF_LIMITS.
+LIMITS: dict[str, int] = {
+    "upload_bytes": 20 * 1024 * 1024,  # one uploaded import file or count sheet
+    "upload_rows": 100_000,  # data rows of one sheet or CSV
+    "upload_columns": 200,
+    "upload_cells": 5_000_000,  # rows x columns as the sheet declares them
+    "xlsx_unzipped_bytes": 200 * 1024 * 1024,  # all members of an XLSX once inflated
+    "xlsx_zip_ratio": 100,  # inflated size / compressed size of any member (zip bomb)
+    "upload_retention_days": 7,  # uploaded import files kept after commit or abandon
+    "sync_batch": 500,  # offline scans judged per upload; the rest come back "deferred"
+    "sync_issues_per_upload": 50,  # conflicts + rejections one upload may record
+    "sync_clock_tolerance_seconds": 300,  # how far in the future a device clock may run
+    "sync_event_tolerance_hours": 12,  # scanned_at may start this long before the event's day
+    "json_depth": 20,  # nesting of a JSON body or mapping
+}
 
 
 def load(site: str | None = None) -> SiteConfig:

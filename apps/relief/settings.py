@@ -16,6 +16,7 @@ pymysql.install_as_MySQLdb()
 try:
     SITE_CONFIG = config.load()
     _DB = config.parse_db_url(SITE_CONFIG.db_url, SITE_CONFIG.site_dir)
+    RELIEF_LIMITS = SITE_CONFIG.limits
 except config.ConfigError as exc:
     raise ImproperlyConfigured(str(exc)) from exc
 

@@ -1,5 +1,6 @@
 """The scanner API over HTTP: verdicts and status codes, idempotency, manifest, sync, and the role matrix."""
 
+import datetime
 import json
 import threading
 import uuid
@@ -7,6 +8,7 @@ import uuid
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from relief.core.services import api_token_create
 from relief.distribution.models import Redemption
@@ -84,11 +86,14 @@ def test_manifest_has_keys_revocations_entitlements_and_no_names(world):
 @pytest.mark.django_db
 def test_sync_endpoint(world):
     client, auth = Client(), bearer(world.users["distribution"])
+    # Scan times within the event (today): a time outside it is refused (tests/distribution/test_sync_hostile.py).
+    at = timezone.now() - datetime.timedelta(minutes=30)
     queue = {"redemptions": [
-        {"client_id": "off-1", "code": world.code(0), "scanned_at": "2026-03-01T09:00:00+03:00", "lane": 1,
+        {"client_id": "off-1", "code": world.code(0), "scanned_at": at.isoformat(), "lane": 1,
          "collector": "head", "lines": None},
-        {"client_id": "off-2", "code": world.code(0), "scanned_at": "2026-03-01T09:05:00+03:00", "lane": 2},
-        {"client_id": "off-3", "code": "RC1:nonsense", "scanned_at": "2026-03-01T09:06:00+03:00"},
+        {"client_id": "off-2", "code": world.code(0), "scanned_at": (at + datetime.timedelta(minutes=5)).isoformat(),
+         "lane": 2},
+        {"client_id": "off-3", "code": "RC1:nonsense", "scanned_at": (at + datetime.timedelta(minutes=6)).isoformat()},
     ]}
     resp = post(client, f"/api/v1/events/{world.event.pk}/sync", queue, auth)
     assert resp.status_code == 200

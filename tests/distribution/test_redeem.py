@@ -44,9 +44,10 @@ def test_same_client_id_returns_first_answer_and_hands_over_nothing_more(world):
     retry = redeem(world, 1, client_id="device-7-0001")
     assert retry.verdict == "redeemed" and retry.replayed
     assert retry.redemption["id"] == first.redemption["id"]
-    # Even if the retry carries another card's code, the first answer stands.
-    other = redeem(world, 2, client_id="device-7-0001")
-    assert other.redemption["id"] == first.redemption["id"]
+    # A "retry" carrying another card's code is not a retry: refused, never answered with the first scan.
+    with pytest.raises(ValidationError) as caught:
+        redeem(world, 2, client_id="device-7-0001")
+    assert "client_id" in caught.value.message_dict
     assert Redemption.objects.count() == 1
     assert issued(world, "BLK") == 2
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
+from pydantic import ValidationError as PydanticValidationError
 
 from relief.distribution import access, selectors, services
 from relief.distribution.models import Collector, EventStatus
@@ -118,25 +120,58 @@ class OfflineIn(Schema):
 
 
 class SyncIn(Schema):
-    redemptions: list[OfflineIn] = Field(max_length=2000)
+    redemptions: list[Any] = Field(description=(
+        "The device's queue. Each entry is judged on its own: one malformed entry never refuses the others."))
 
 
 class SyncOut(Schema):
-    results: list[dict] = Field(description="Per redemption, in order: accepted, duplicate, conflict or rejected")
+    results: list[dict] = Field(description=(
+        "Per redemption, in order, with its client_id (null if it had none): accepted, duplicate, conflict or "
+        "rejected (final: drop it); invalid with `reason` and `errors` [{field, message}] (nothing recorded) or "
+        "deferred (not judged this time: send again). See docs/distribution.md."))
+
+
+def _entry_errors(n: int, exc: PydanticValidationError) -> list[dict]:
+    return [{"field": ".".join(["redemptions", str(n), *(str(p) for p in err.get("loc", ()))]),
+             "message": err.get("msg", "")} for err in exc.errors()]
+
+
+def _offline_scan(n: int, entry) -> services.OfflineScan | dict:
+    """The entry as a scan, or its ``invalid`` answer naming each bad field (``redemptions.N.field``)."""
+    client_id = entry.get("client_id") if isinstance(entry, dict) else None
+    answer = {"client_id": client_id if isinstance(client_id, str) else None, "status": services.SYNC_INVALID}
+    try:
+        r = OfflineIn.model_validate(entry)
+        at = r.scanned_at if timezone.is_aware(r.scanned_at) else timezone.make_aware(r.scanned_at)
+        collector, alternate = _collector(r.collector)
+    except PydanticValidationError as exc:
+        errors = _entry_errors(n, exc)
+        return {**answer, "reason": "; ".join(f"{e['field']}: {e['message']}" for e in errors), "errors": errors}
+    except ValidationError:
+        message = _("'head' or an alternate collector's id")
+        return {**answer, "reason": f"redemptions.{n}.collector: {message}",
+                "errors": [{"field": f"redemptions.{n}.collector", "message": message}]}
+    except (OverflowError, ValueError):
+        message = _("not a real date and time")
+        return {**answer, "reason": f"redemptions.{n}.scanned_at: {message}",
+                "errors": [{"field": f"redemptions.{n}.scanned_at", "message": message}]}
+    return services.OfflineScan(client_id=r.client_id, code=r.code, scanned_at=at, lane=r.lane,
+                                collector=collector, alternate_collector_id=alternate,
+                                lines=tuple(_lines(r.lines)) if r.lines is not None else None)
 
 
 @router.post("/events/{event_id}/sync", response=SyncOut, summary="Upload an offline scanner's queue")
 def sync(request, event_id: int, payload: SyncIn):
     event = access.event_for(request.user, event_id, scan=True)
-    scans = []
-    for n, r in enumerate(payload.redemptions):
-        try:
-            collector, alternate = _collector(r.collector)
-        except ValidationError:
-            raise ValidationError({f"redemptions.{n}.collector": _("'head' or an alternate collector's id")}) \
-                from None
-        at = r.scanned_at if timezone.is_aware(r.scanned_at) else timezone.make_aware(r.scanned_at)
-        scans.append(services.OfflineScan(client_id=r.client_id, code=r.code, scanned_at=at, lane=r.lane,
-                                          collector=collector, alternate_collector_id=alternate,
-                                          lines=tuple(_lines(r.lines)) if r.lines is not None else None))
-    return {"results": services.event_sync(event=event, scans=scans, user=request.user)}
+    entries = [_offline_scan(n, entry) for n, entry in enumerate(payload.redemptions)]
+    valid = [(n, e) for n, e in enumerate(entries) if isinstance(e, services.OfflineScan)]
+    judged = services.event_sync(event=event, scans=[e for _n, e in valid], user=request.user)
+    results: list = list(entries)
+    for (n, _e), result in zip(valid, judged, strict=True):
+        results[n] = result
+    for n, result in enumerate(results):
+        # Field paths from the service name the entry's own field; say which entry.
+        for err in result.get("errors", ()):
+            if not err["field"].startswith("redemptions."):
+                err["field"] = f"redemptions.{n}.{err['field']}"
+    return {"results": results}

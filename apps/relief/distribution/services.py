@@ -12,8 +12,9 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Sum
@@ -596,10 +597,26 @@ def _redemption_dict(redemption: Redemption, lines: list[RedemptionLine] | None 
     }
 
 
-def _first_answer(client_id: str) -> ScanResult | None:
+def _code_serial(code: str) -> str | None:
+    try:
+        return cardtoken.decode(code).claims.serial
+    except cardtoken.CardTokenInvalid:
+        return None
+
+
+CLIENT_ID_REUSED = gettext_lazy("this client id was already used for another scan (another event, user or card); "
+                                "make a new one for each scan")
+
+
+def _first_answer(client_id: str, *, event: DistributionEvent, user, code: str) -> ScanResult | None:
+    """The answer already given to ``client_id``, or None. A client id is bound to the event, the device's user
+    and the card of its first scan: the same id with any other is refused, never answered with that scan."""
     redemption = Redemption.objects.select_related("card", "household").filter(client_id=client_id).first()
     if redemption is None:
         return None
+    if (redemption.event_id != event.pk or redemption.user_id != getattr(user, "pk", None)
+            or redemption.card.serial != _code_serial(code)):
+        raise ValidationError({"client_id": str(CLIENT_ID_REUSED)})
     return ScanResult(verdict="redeemed", message=_("Recorded."), redemption=_redemption_dict(redemption),
                       replayed=True, card_serial=redemption.card.serial, household_id=redemption.household_id)
 
@@ -676,7 +693,7 @@ def redemption_record(
         errors["collector"] = _("name the alternate collector (and only for collector 'alternate')")
     if errors:
         raise ValidationError(errors)
-    first = _first_answer(client_id)
+    first = _first_answer(client_id, event=event, user=user, code=code)
     if first is not None:
         return first
     card, refused = _card_for(code)
@@ -692,7 +709,8 @@ def redemption_record(
         result = _judge(card=card, event=event, entitlements=entitlements, details=False)
         if result.verdict != "entitled":
             # A retry of the same client_id that waited on our locks finds the first one's commit here.
-            return _first_answer(client_id) or _judge(card=card, event=event, entitlements=entitlements)
+            return (_first_answer(client_id, event=event, user=user, code=code)
+                    or _judge(card=card, event=event, entitlements=entitlements))
         if alternate_collector_id is not None and not AlternateCollector.objects.filter(
                 pk=alternate_collector_id, household_id=card.household_id, active=True).exists():
             raise ValidationError({"collector": _("not a registered alternate collector of this household")})
@@ -707,7 +725,7 @@ def redemption_record(
                     is_partial=any(qty < e.qty for e, qty, _r in handed))
         except IntegrityError:
             # The same client_id on another card, recorded a moment ago: the first answer stands.
-            first = _first_answer(client_id)
+            first = _first_answer(client_id, event=event, user=user, code=code)
             if first is None:
                 raise
             return first
@@ -746,14 +764,29 @@ class OfflineScan:
     lines: tuple[HandOverLine, ...] | None = None
 
 
-def _known(client_id: str) -> dict | None:
-    redemption = Redemption.objects.filter(client_id=client_id).values("pk", "event_id").first()
+def _known(scan: OfflineScan, *, event: DistributionEvent, user) -> dict | None:
+    """What an earlier upload (or an online redeem) made of this client id; refused if it was another scan's."""
+    redemption = (Redemption.objects.filter(client_id=scan.client_id)
+                  .values("pk", "event_id", "user_id", "card__serial").first())
     if redemption is not None:
+        if (redemption["event_id"], redemption["user_id"], redemption["card__serial"]) != (
+                event.pk, user.pk, _code_serial(scan.code)):
+            return _entry_invalid("client_id", str(CLIENT_ID_REUSED))
         return {"status": "duplicate", "redemption": redemption["pk"]}
-    issue = SyncIssue.objects.filter(client_id=client_id).values("kind", "reason").first()
+    issue = (SyncIssue.objects.filter(client_id=scan.client_id)
+             .values("kind", "reason", "event_id", "synced_by_id", "card_serial").first())
     if issue is not None:
+        serial = _code_serial(scan.code)
+        if (issue["event_id"], issue["synced_by_id"]) != (event.pk, user.pk) or (
+                issue["card_serial"] and issue["card_serial"] != serial):
+            return _entry_invalid("client_id", str(CLIENT_ID_REUSED))
         return {"status": "duplicate", "was": issue["kind"], "reason": issue["reason"]}
     return None
+
+
+def _entry_invalid(field_name: str, message: str) -> dict:
+    return {"status": SYNC_INVALID, "reason": f"{field_name}: {message}",
+            "errors": [{"field": field_name, "message": message}]}
 
 
 def _sync_issue(*, event, scan: OfflineScan, kind: str, reason: str, result: ScanResult | None, user) -> dict:
@@ -765,21 +798,67 @@ def _sync_issue(*, event, scan: OfflineScan, kind: str, reason: str, result: Sca
                 card_serial=result.card_serial if result else "", household_id=result.household_id if result else None,
                 standing_id=standing, lane=scan.lane, scanned_at=scan.scanned_at, synced_by=user)
     except IntegrityError:
-        return _known(scan.client_id) or {"status": "duplicate"}
+        return _known(scan, event=event, user=user) or {"status": "duplicate"}
     out = {"status": kind, "reason": reason}
     if standing:
         out["standing"] = result.collected
     return out
 
 
+# Statuses of a sync answer. The first four are final (the server recorded the scan or its issue): the device
+# drops them. ``invalid`` (the entry itself is malformed, nothing recorded) and ``deferred`` (not judged in this
+# upload: beyond the batch cap or the upload's sync-issue limit; send it again) stay on the device.
+SYNC_FINAL = ("accepted", "duplicate", "conflict", "rejected")
+SYNC_INVALID = "invalid"
+SYNC_DEFERRED = "deferred"
+
+
+def scanned_at_problem(*, event: DistributionEvent, scanned_at: datetime, now: datetime | None = None) -> str | None:
+    """Why an offline scan's time cannot be true, or None: before the event's day (less the tolerance) or later
+    than now plus the device-clock tolerance."""
+    limits = settings.RELIEF_LIMITS
+    now = now or timezone.now()
+    day_start = timezone.make_aware(datetime.combine(event.date, time.min))
+    earliest = min(day_start, event.opened_at or day_start) - timedelta(hours=limits["sync_event_tolerance_hours"])
+    latest = now + timedelta(seconds=limits["sync_clock_tolerance_seconds"])
+    try:
+        if scanned_at > latest:
+            return _("%(at)s is in the future (the device clock is wrong?); at most %(s)d s ahead is taken") % {
+                "at": scanned_at.isoformat(), "s": limits["sync_clock_tolerance_seconds"]}
+        if scanned_at < earliest:
+            return _("%(at)s is before event %(number)s (%(date)s)") % {
+                "at": scanned_at.isoformat(), "number": event.number, "date": event.date.isoformat()}
+    except OverflowError:
+        return _("not a real date and time")
+    return None
+
+
 def event_sync(*, event: DistributionEvent, scans: list[OfflineScan], user) -> list[dict]:
-    """Take an offline scanner's queue: each scan accepted, duplicate, conflict or rejected, in its own
-    transaction. Within a batch the earliest scan of an entitlement is recorded first, so it stands."""
+    """Take an offline scanner's queue, judged entry by entry, each in its own transaction: accepted, duplicate,
+    conflict or rejected (recorded), invalid (a scan time outside the event, a client id of another scan:
+    nothing recorded) or deferred (send again). Within a batch the earliest scan of an entitlement is recorded
+    first, so it stands. At most ``sync_batch`` scans are judged and at most ``sync_issues_per_upload``
+    conflicts and rejections recorded per upload; the rest are deferred."""
+    limits = settings.RELIEF_LIMITS
     results: dict[int, dict] = {}
-    order = sorted(range(len(scans)), key=lambda n: (scans[n].scanned_at, n))
-    for n in order:
+    now = timezone.now()
+    for n in range(limits["sync_batch"], len(scans)):
+        results[n] = {"client_id": scans[n].client_id, "status": SYNC_DEFERRED, "reason": "sync_batch"}
+    judged = []
+    for n in range(min(len(scans), limits["sync_batch"])):
+        # Checked before sorting by time: a year-1 time would not even compare with the others.
+        problem = scanned_at_problem(event=event, scanned_at=scans[n].scanned_at, now=now)
+        if problem:
+            results[n] = {"client_id": scans[n].client_id, **_entry_invalid("scanned_at", problem)}
+        else:
+            judged.append(n)
+    issues = 0
+    for n in sorted(judged, key=lambda n: (scans[n].scanned_at, n)):
         scan = scans[n]
-        known = _known(scan.client_id)
+        if issues >= limits["sync_issues_per_upload"]:
+            results[n] = {"client_id": scan.client_id, "status": SYNC_DEFERRED, "reason": "sync_issues_per_upload"}
+            continue
+        known = _known(scan, event=event, user=user)
         if known is not None:
             results[n] = {"client_id": scan.client_id, **known}
             continue
@@ -791,6 +870,7 @@ def event_sync(*, event: DistributionEvent, scans: list[OfflineScan], user) -> l
                 source=Source.OFFLINE)
         except (ValidationError, DocumentError) as exc:
             detail = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            issues += 1
             results[n] = {"client_id": scan.client_id, **_sync_issue(
                 event=event, scan=scan, kind=SyncIssue.Kind.REJECTED, reason=detail, result=None, user=user)}
             continue
@@ -798,10 +878,12 @@ def event_sync(*, event: DistributionEvent, scans: list[OfflineScan], user) -> l
             status = "duplicate" if result.replayed else "accepted"
             results[n] = {"client_id": scan.client_id, "status": status, "redemption": result.redemption["id"]}
         elif result.verdict == "already_collected":
+            issues += 1
             results[n] = {"client_id": scan.client_id, **_sync_issue(
                 event=event, scan=scan, kind=SyncIssue.Kind.CONFLICT, reason="already_collected", result=result,
                 user=user)}
         else:
+            issues += 1
             reason = result.verdict if result.verdict != "invalid" else f"invalid:{result.reason}"
             results[n] = {"client_id": scan.client_id, **_sync_issue(
                 event=event, scan=scan, kind=SyncIssue.Kind.REJECTED, reason=reason, result=result, user=user)}
