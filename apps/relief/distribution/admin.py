@@ -49,8 +49,8 @@ class CycleAdmin(DocumentAdmin):
 
 @admin.register(DistributionEvent)
 class EventAdmin(SimpleHistoryAdmin):
-    list_display = ["number", "name", "cycle", "site", "distribution_point", "date", "status"]
-    list_filter = ["status", "site"]
+    list_display = ["number", "name", "cycle", "site", "distribution_point", "date", "owed_only", "status"]
+    list_filter = ["status", "site", "owed_only"]
     search_fields = ["number", "name"]
     readonly_fields = ["number", "status", "opened_at", "closed_at", "closed_by"]
     filter_horizontal = ["team"]
@@ -62,7 +62,7 @@ class EventAdmin(SimpleHistoryAdmin):
             return
         try:
             event = services.event_create(cycle=obj.cycle, site=obj.site, name=obj.name, date=obj.date,
-                                          lanes=obj.lanes, user=request.user)
+                                          lanes=obj.lanes, user=request.user, owed_only=obj.owed_only)
         except ValidationError as exc:
             self.message_user(request, "; ".join(exc.messages), messages.ERROR)
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from relief.distribution.models import Card, CardStatus, Entitlement, EntitlementStatus, Redemption, RedemptionLine
 from relief.distribution.services import VOUCHER_REDEMPTION
@@ -23,11 +23,14 @@ def run() -> list[str]:
     for voucher in sorted(ledger):
         if ledger[voucher]:
             problems.append(f"stock issued under {voucher} has no redemption")
-    bad = Entitlement.objects.filter(
-        Q(status=EntitlementStatus.REDEEMED, redemption_line__isnull=True)
-        | (~Q(status=EntitlementStatus.REDEEMED) & Q(redemption_line__isnull=False))).count()
+    # Collected (wholly or partly) ⇔ it has lines, and what the lines handed over is what it counts as collected.
+    lines = Entitlement.objects.annotate(n=Count("redemption_lines"), handed=Sum("redemption_lines__qty_handed"))
+    bad = lines.filter(
+        (Q(status__in=[EntitlementStatus.REDEEMED, EntitlementStatus.OWED]) & Q(n=0))
+        | (Q(status=EntitlementStatus.OPEN) & Q(n__gt=0))
+        | (Q(n__gt=0) & ~Q(handed=F("qty_collected")))).count()
     if bad:
-        problems.append(f"{bad} entitlement(s) whose status disagrees with their redemption line")
+        problems.append(f"{bad} entitlement(s) whose status disagrees with their redemption lines")
     doubled = Card.objects.filter(status=CardStatus.ACTIVE).values("household_id").annotate(n=Count("pk")) \
         .filter(n__gt=1).count()
     if doubled:

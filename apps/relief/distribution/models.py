@@ -170,12 +170,18 @@ class CycleGeneration(models.Model):
 
 class EntitlementStatus(models.TextChoices):
     OPEN = "open", _("Open")
+    # Part handed over, the rest owed (the point ran out, or the item was damaged): served by a later event.
+    OWED = "owed", _("Partly collected, rest owed")
     REDEEMED = "redeemed", _("Collected")
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# What a scan may still hand over: an open entitlement in full, an owed one its remainder.
+COLLECTABLE = (EntitlementStatus.OPEN, EntitlementStatus.OWED)
+
+
 class Entitlement(models.Model):
-    """What one household may collect of one item in one cycle."""
+    """What one household may collect of one item in one cycle; ``qty - qty_collected`` is still to collect."""
 
     cycle = models.ForeignKey(DistributionCycle, on_delete=models.PROTECT, related_name="entitlements")
     household = models.ForeignKey("households.Household", on_delete=models.PROTECT, related_name="+")
@@ -185,6 +191,7 @@ class Entitlement(models.Model):
     qty = models.PositiveIntegerField(_("quantity"))
     status = models.CharField(_("status"), max_length=10, choices=EntitlementStatus.choices,
                               default=EntitlementStatus.OPEN)
+    qty_collected = models.PositiveIntegerField(_("collected so far"), default=0)
     updated_at = models.DateTimeField(default=timezone.now)
 
     Status = EntitlementStatus
@@ -193,11 +200,19 @@ class Entitlement(models.Model):
         verbose_name = _("entitlement")
         constraints = [
             models.UniqueConstraint(fields=["cycle", "household", "item"], name="entitlement_unique"),
+            models.CheckConstraint(condition=Q(qty_collected__lte=F("qty")), name="entitlement_collected_within_qty"),
+            # Owed means something is still to collect.
+            models.CheckConstraint(condition=~Q(status="owed") | Q(qty_collected__lt=F("qty")),
+                                   name="entitlement_owed_has_remainder"),
         ]
         indexes = [models.Index(fields=["cycle", "site", "status"], name="entitlement_cycle_site")]
 
     def __str__(self) -> str:
         return f"{self.cycle_id}/{self.household_id}/{self.item_id}"
+
+    @property
+    def qty_outstanding(self) -> int:
+        return self.qty - self.qty_collected
 
 
 class EventStatus(models.TextChoices):
@@ -218,6 +233,8 @@ class DistributionEvent(models.Model):
                                            verbose_name=_("distribution point"))
     date = models.DateField(_("date"))
     lanes = models.PositiveSmallIntegerField(_("lanes"), default=4)
+    owed_only = models.BooleanField(_("mop-up: owed items only"), default=False,
+                                    help_text=_("Serves only what earlier hand-overs left owed."))
     team = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="distribution_events",
                                   verbose_name=_("team members"))
     status = models.CharField(_("status"), max_length=8, choices=EventStatus.choices, default=EventStatus.PLANNED,
@@ -373,11 +390,19 @@ class ShortReason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# Short reasons that leave the rest owed; the others (declined, other) close the entitlement.
+OWED_REASONS = (ShortReason.OUT_OF_STOCK, ShortReason.DAMAGED)
+
+
 class RedemptionLine(models.Model):
     redemption = models.ForeignKey(Redemption, on_delete=models.PROTECT, related_name="lines")
-    # One line per entitlement ever: the database's last word against a second collection.
-    entitlement = models.OneToOneField(Entitlement, on_delete=models.PROTECT, related_name="redemption_line")
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="redemption_lines")
+    # 1 for the first hand-over of an entitlement, 2 for the one that serves what it left owed, …: unique per
+    # entitlement, so two hand-overs made from the same reading of it cannot both be recorded (the database's
+    # last word against a second collection).
+    handover_no = models.PositiveSmallIntegerField(default=1)
     item = models.ForeignKey("inventory.Item", on_delete=models.PROTECT, related_name="+")
+    # What was still to collect when this line was handed over.
     qty_entitled = models.PositiveIntegerField(_("entitled"))
     qty_handed = models.PositiveIntegerField(_("handed over"))
     short_reason = models.CharField(_("reason short"), max_length=15, choices=ShortReason.choices, blank=True)
@@ -385,6 +410,7 @@ class RedemptionLine(models.Model):
     class Meta:
         verbose_name = _("redemption line")
         constraints = [
+            models.UniqueConstraint(fields=["entitlement", "handover_no"], name="redemption_line_once_per_handover"),
             models.CheckConstraint(condition=Q(qty_handed__lte=F("qty_entitled")), name="redemption_within_entitled"),
             models.CheckConstraint(condition=Q(qty_handed=F("qty_entitled")) | ~Q(short_reason=""),
                                    name="redemption_short_has_reason"),

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from relief.core import signing
 from relief.distribution.models import (
+    COLLECTABLE,
     Card,
     CardStatus,
     DistributionEvent,
@@ -33,7 +34,8 @@ MANIFEST_VERSION = 1
 def event_summary(event: DistributionEvent) -> dict:
     return {"id": event.pk, "name": event.name, "number": event.number, "cycle": event.cycle.number,
             "date": event.date.isoformat(), "site": event.site.code,
-            "distribution_point": event.distribution_point.code, "status": event.status, "lanes": event.lanes}
+            "distribution_point": event.distribution_point.code, "status": event.status, "lanes": event.lanes,
+            "owed_only": event.owed_only}
 
 
 def event_manifest(event: DistributionEvent) -> dict:
@@ -44,10 +46,11 @@ def event_manifest(event: DistributionEvent) -> dict:
     ents: dict[int, list] = defaultdict(list)
     rows = (Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id)
             .exclude(status=EntitlementStatus.CANCELLED)
-            .values_list("household_id", "item__code", "qty", "status", "pk").order_by("pk"))
+            .values_list("household_id", "item__code", "qty", "qty_collected", "status").order_by("pk"))
     codes: set[str] = set()
-    for household_id, item, qty, status, pk in rows.iterator(chunk_size=10000):
-        ents[household_id].append((item, qty, status, pk))
+    statuses = (EntitlementStatus.OWED,) if event.owed_only else COLLECTABLE
+    for household_id, item, qty, qty_collected, status in rows.iterator(chunk_size=10000):
+        ents[household_id].append((item, qty - qty_collected, status))
         codes.add(item)
     collected: dict[int, dict] = {}
     for household_id, at, lane in (Redemption.objects.filter(event__cycle_id=event.cycle_id,
@@ -78,8 +81,9 @@ def event_manifest(event: DistributionEvent) -> dict:
             continue
         entry = {"h": who["number"], "g": generation, "s": who["size"], "b": who["block"],
                  "i": who.get("head_initials", ""),
-                 "e": [[item, qty] for item, qty, status, _pk in ents[household_id]
-                       if status == EntitlementStatus.OPEN]}
+                 # [item, qty still to collect] and a third element 1 when it is owed from an earlier hand-over
+                 "e": [[item, qty, 1] if status == EntitlementStatus.OWED else [item, qty]
+                       for item, qty, status in ents[household_id] if status in statuses]}
         if household_id in collected:
             entry["c"] = collected[household_id]
         if collectors.get(household_id):
@@ -135,7 +139,17 @@ def event_progress(event: DistributionEvent) -> dict:
                     "item": d["lot__item__code"], "qty": d["q"]} for d in donors],
         "conflicts": SyncIssue.objects.filter(event=event).order_by("resolved_at", "-scanned_at"),
         "no_shows": expected - served,
+        "owed": event_owed(event),
     }
+
+
+def event_owed(event: DistributionEvent) -> list[dict]:
+    """Who is still owed what at this event's site in its cycle: household, item, quantity (no names)."""
+    return [{"household": number, "block": block or "—", "item": name, "qty": qty - collected}
+            for number, block, name, qty, collected in Entitlement.objects.filter(
+                cycle_id=event.cycle_id, site_id=event.site_id, status=EntitlementStatus.OWED)
+            .order_by("household__block__code", "household__number", "item__code")
+            .values_list("household__number", "household__block__code", "item__name", "qty", "qty_collected")]
 
 
 def event_no_shows(event: DistributionEvent) -> list[dict]:

@@ -2,8 +2,9 @@
 
 Lock order, whatever the action: event row (shared) → entitlement rows (by pk) → inventory bins
 (taken inside ``relief.inventory.services``). Two redemptions of one household meet on the
-entitlement rows and are served one after the other; the unique entitlement of a redemption
-line is the database's last word.
+entitlement rows and are served one after the other; a redemption line's (entitlement, hand-over
+number) is unique, the database's last word. A short hand-over for want of stock leaves the rest
+*owed*: the entitlement stays collectable for its remainder, by a later or a mop-up event.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Sum
+from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,6 +28,8 @@ from relief.core.documents import DocStatus, DocumentError
 from relief.core.naming import naming_next
 from relief.distribution import cardtoken
 from relief.distribution.models import (
+    COLLECTABLE,
+    OWED_REASONS,
     Card,
     CardPrint,
     CardStatus,
@@ -47,6 +50,7 @@ from relief.distribution.models import (
 )
 from relief.households.models import AlternateCollector, Household, HouseholdStatus
 from relief.households.selectors import household_identity
+from relief.inventory import selectors as inventory_selectors
 from relief.inventory import services as inventory
 from relief.inventory.models import Item, Warehouse
 
@@ -110,7 +114,7 @@ def cycle_generation_plan(*, cycle: DistributionCycle) -> GenerationPlan:
     for pk, household_id, item_id, site_id, qty, status in existing.iterator(chunk_size=5000):
         key = (household_id, item_id)
         seen.add(key)
-        if status == EntitlementStatus.REDEEMED:
+        if status in (EntitlementStatus.REDEEMED, EntitlementStatus.OWED):
             continue
         target = wanted.get(key)
         if target is None:
@@ -150,7 +154,8 @@ def _reserve_up_to(*, warehouse: Warehouse, item: Item, reference: str, qty: int
 
 def _reservations_sync(*, cycle: DistributionCycle, user, site_ids: list[int] | None = None,
                        release: bool = False) -> dict[str, int]:
-    """Make each site's reservation equal to its open entitlements (or 0); returns the shortfall per item code."""
+    """Make each site's reservation equal to what its entitlements still give — open ones in full, owed ones
+    their remainder — (or 0); returns the shortfall per item code."""
     short: dict[str, int] = defaultdict(int)
     cycle_sites = cycle.cycle_sites.select_related("site", "warehouse")
     if site_ids is not None:
@@ -159,8 +164,9 @@ def _reservations_sync(*, cycle: DistributionCycle, user, site_ids: list[int] | 
         Entitlement.objects.filter(cycle=cycle).values_list("item_id", flat=True).distinct())
     items = Item.objects.in_bulk(item_ids)
     for cs in cycle_sites:
-        totals = dict(Entitlement.objects.filter(cycle=cycle, site_id=cs.site_id, status=EntitlementStatus.OPEN)
-                      .values_list("item_id").annotate(total=Sum("qty")).values_list("item_id", "total"))
+        totals = dict(Entitlement.objects.filter(cycle=cycle, site_id=cs.site_id, status__in=COLLECTABLE)
+                      .values_list("item_id").annotate(total=Sum(F("qty") - F("qty_collected")))
+                      .values_list("item_id", "total"))
         for item_id in sorted(items):
             need = 0 if release else totals.get(item_id, 0) or 0
             got = _reserve_up_to(warehouse=cs.warehouse, item=items[item_id],
@@ -248,7 +254,8 @@ def cycle_withdraw(*, cycle: DistributionCycle, user) -> None:
 
 
 def event_create(*, cycle: DistributionCycle, site, name: str, date: date, lanes: int, user,
-                 team=()) -> DistributionEvent:
+                 team=(), owed_only: bool = False) -> DistributionEvent:
+    """A distribution day; a mop-up (``owed_only``) serves only what earlier hand-overs left owed."""
     errors = {}
     if cycle.status != DocStatus.SUBMITTED:
         errors["cycle"] = _("the cycle must be submitted (its entitlements generated)")
@@ -264,7 +271,7 @@ def event_create(*, cycle: DistributionCycle, site, name: str, date: date, lanes
     with transaction.atomic():
         event = DistributionEvent(
             number=naming_next(series=f"EV-{date.year}-", digits=4), name=name.strip()[:100], cycle=cycle, site=site,
-            distribution_point=cycle_site.warehouse, date=date, lanes=lanes)
+            distribution_point=cycle_site.warehouse, date=date, lanes=lanes, owed_only=owed_only)
         event._history_user = user
         event.save()
         event.team.set(team)
@@ -279,9 +286,15 @@ def event_open(*, event: DistributionEvent, user) -> dict[str, int]:
         if event.status != EventStatus.PLANNED:
             raise DocumentError(_("%(number)s is %(status)s; only a planned event is opened")
                                 % {"number": event.number, "status": event.get_status_display()})
-        planned = dict(Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id)
-                       .exclude(status=EntitlementStatus.CANCELLED)
-                       .values_list("item_id").annotate(total=Sum("qty")).values_list("item_id", "total"))
+        if event.owed_only:
+            planned = dict(Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id,
+                                                      status=EntitlementStatus.OWED)
+                           .values_list("item_id").annotate(total=Sum(F("qty") - F("qty_collected")))
+                           .values_list("item_id", "total"))
+        else:
+            planned = dict(Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id)
+                           .exclude(status=EntitlementStatus.CANCELLED)
+                           .values_list("item_id").annotate(total=Sum("qty")).values_list("item_id", "total"))
         EventItem.objects.bulk_create([EventItem(event=event, item_id=i, planned=q)
                                        for i, q in sorted(planned.items())])
         short = _reservations_sync(cycle=event.cycle, user=user, site_ids=[event.site_id])
@@ -442,7 +455,7 @@ def on_household_merged(sender, *, survivor: Household, merged: Household, user=
     open entitlements cancelled; re-generating gives the survivor what its new size entitles it to."""
     for card in lock_rows(Card.objects.filter(household=merged, status=CardStatus.ACTIVE)):
         _end_card(card=card, status=CardStatus.REVOKED, note=f"merged into {survivor.number}", user=user)
-    Entitlement.objects.filter(household=merged, status=EntitlementStatus.OPEN).update(
+    Entitlement.objects.filter(household=merged, status__in=COLLECTABLE).update(
         status=EntitlementStatus.CANCELLED, updated_at=timezone.now())
 
 
@@ -543,7 +556,10 @@ def _judge(*, card: Card, event: DistributionEvent, entitlements: list[Entitleme
     if all(e.site_id != event.site_id for e in live):
         return ScanResult(verdict="wrong_event", household=_identity(card.household), **base,
                           message=_("This household collects at another site's distribution."))
-    open_ = [e for e in live if e.status == EntitlementStatus.OPEN and e.site_id == event.site_id]
+    open_ = _collectable(event, live)
+    if not open_ and event.owed_only and _collectable(event, live, owed_only=False):
+        return ScanResult(verdict="not_entitled", household=_identity(card.household), **base,
+                          message=_("This mop-up serves owed items only; this household owes nothing."))
     if not open_:
         collected = _collected_info(live)
         when = timezone.localtime(datetime.fromisoformat(collected["at"])) if collected else None
@@ -557,10 +573,27 @@ def _judge(*, card: Card, event: DistributionEvent, entitlements: list[Entitleme
     collectors = [{"id": c.pk, "initials": initials(c.name), "relationship": c.relationship}
                   for c in AlternateCollector.objects.filter(household_id=card.household_id, active=True)
                   .order_by("pk")]
+    # What the point holds of each item now, so the team sees at once what it can hand over.
+    held = inventory_selectors.on_hand_by_item(warehouse_id=event.distribution_point_id,
+                                               item_ids=[e.item_id for e in open_])
+    lines = [{"item": e.item.code, "name": e.item.name, "qty": e.qty_outstanding,
+              "owed": e.status == EntitlementStatus.OWED, "available": held.get(e.item_id) or 0} for e in open_]
+    short = [ln for ln in lines if ln["available"] < ln["qty"]]
+    message = _("Entitled: hand over the items listed.")
+    if short:
+        message = _("Entitled, but the point holds less than owed of %(items)s: hand over what it holds; "
+                    "the rest stays owed.") % {"items": ", ".join(ln["name"] for ln in short)}
     return ScanResult(
         verdict="entitled", household=_identity(card.household), collectors=collectors, **base,
-        entitlements=[{"item": e.item.code, "name": e.item.name, "qty": e.qty} for e in open_],
-        message=_("Entitled: hand over the items listed."))
+        entitlements=lines, message=message)
+
+
+def _collectable(event: DistributionEvent, entitlements: list[Entitlement], *, owed_only: bool | None = None
+                 ) -> list[Entitlement]:
+    """What this event may hand over: open and owed lines of its site; a mop-up, owed lines only."""
+    owed_only = event.owed_only if owed_only is None else owed_only
+    statuses = (EntitlementStatus.OWED,) if owed_only else COLLECTABLE
+    return [e for e in entitlements if e.status in statuses and e.site_id == event.site_id]
 
 
 def _entitlements(event: DistributionEvent, card: Card, *, lock: bool) -> list[Entitlement]:
@@ -637,9 +670,9 @@ def _clean_lines(open_: list[Entitlement], lines: list[HandOverLine] | None) -> 
             errors[f"lines.{n}.item"] = _("%(item)s is not an item this household may collect") % {"item": line.item}
         elif line.item in given:
             errors[f"lines.{n}.item"] = _("%(item)s is given twice") % {"item": line.item}
-        elif not 0 <= line.qty <= by_code[line.item].qty:
-            errors[f"lines.{n}.qty"] = _("give 0 to %(max)d") % {"max": by_code[line.item].qty}
-        elif line.qty < by_code[line.item].qty and line.reason not in ShortReason.values:
+        elif not 0 <= line.qty <= by_code[line.item].qty_outstanding:
+            errors[f"lines.{n}.qty"] = _("give 0 to %(max)d") % {"max": by_code[line.item].qty_outstanding}
+        elif line.qty < by_code[line.item].qty_outstanding and line.reason not in ShortReason.values:
             errors[f"lines.{n}.reason"] = _("say why less is handed over: %(reasons)s") % {
                 "reasons": ", ".join(ShortReason.values)}
         else:
@@ -649,8 +682,8 @@ def _clean_lines(open_: list[Entitlement], lines: list[HandOverLine] | None) -> 
     out = []
     for e in open_:
         line = given.get(e.item.code)
-        qty = e.qty if line is None else line.qty
-        out.append((e, qty, "" if qty == e.qty else line.reason))
+        qty = e.qty_outstanding if line is None else line.qty
+        out.append((e, qty, "" if qty == e.qty_outstanding else line.reason))
     return out
 
 
@@ -714,7 +747,7 @@ def redemption_record(
         if alternate_collector_id is not None and not AlternateCollector.objects.filter(
                 pk=alternate_collector_id, household_id=card.household_id, active=True).exists():
             raise ValidationError({"collector": _("not a registered alternate collector of this household")})
-        open_ = [e for e in entitlements if e.status == EntitlementStatus.OPEN and e.site_id == event.site_id]
+        open_ = _collectable(event, entitlements)
         handed = _clean_lines(open_, lines)
         try:
             with transaction.atomic():
@@ -722,18 +755,20 @@ def redemption_record(
                     event=event, household_id=card.household_id, card=card, client_id=client_id, lane=lane, user=user,
                     collector=collector, alternate_collector_id=alternate_collector_id,
                     scanned_at=scanned_at or timezone.now(), source=source,
-                    is_partial=any(qty < e.qty for e, qty, _r in handed))
+                    is_partial=any(qty < e.qty_outstanding for e, qty, _r in handed))
         except IntegrityError:
             # The same client_id on another card, recorded a moment ago: the first answer stands.
             first = _first_answer(client_id, event=event, user=user, code=code)
             if first is None:
                 raise
             return first
+        before = dict(RedemptionLine.objects.filter(entitlement__in=[e.pk for e, _q, _r in handed])
+                      .values_list("entitlement_id").annotate(n=Count("pk")).values_list("entitlement_id", "n"))
         made = RedemptionLine.objects.bulk_create([
-            RedemptionLine(redemption=redemption, entitlement=e, item=e.item, qty_entitled=e.qty, qty_handed=qty,
-                           short_reason=reason) for e, qty, reason in handed])
-        Entitlement.objects.filter(pk__in=[e.pk for e, _q, _r in handed]).update(
-            status=EntitlementStatus.REDEEMED, updated_at=timezone.now())
+            RedemptionLine(redemption=redemption, entitlement=e, handover_no=before.get(e.pk, 0) + 1, item=e.item,
+                           qty_entitled=e.qty_outstanding, qty_handed=qty, short_reason=reason)
+            for e, qty, reason in handed])
+        _entitlements_collected(handed)
         reference = event.cycle.reservation_reference(event.site.code)
         picked = inventory.stock_issue_for_voucher(
             warehouse=event.distribution_point, lines=[(e.item, qty) for e, qty, _r in handed if qty],
@@ -748,6 +783,20 @@ def redemption_record(
     return ScanResult(verdict="redeemed", message=_("Recorded: hand over the items."),
                       redemption=_redemption_dict(redemption, lines=made), card_serial=card.serial,
                       household_id=card.household_id)
+
+
+def _entitlements_collected(handed: list[tuple[Entitlement, int, str]]) -> None:
+    """Count what was handed over; a line short for want of stock (or a damaged item) stays owed, the rest close.
+
+    The rows are locked by the caller; each is written with its own values (a handful per household).
+    """
+    now = timezone.now()
+    for e, qty, reason in handed:
+        owed = qty < e.qty_outstanding and reason in OWED_REASONS
+        e.qty_collected += qty
+        e.status = EntitlementStatus.OWED if owed else EntitlementStatus.REDEEMED
+        e.updated_at = now
+        e.save(update_fields=["qty_collected", "status", "updated_at"])
 
 
 # --- offline sync ----------------------------------------------------------------------------------------------

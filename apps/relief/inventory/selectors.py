@@ -20,6 +20,12 @@ def stock_available(*, warehouse: Warehouse, item: Item) -> int:
     return int(total["available"])
 
 
+def on_hand_by_item(*, warehouse_id: int, item_ids: list[int]) -> dict[int, int]:
+    """What a warehouse physically holds of each item, over all its lots (reserved or not)."""
+    return dict(Bin.objects.filter(warehouse_id=warehouse_id, item_id__in=item_ids).values_list("item_id")
+                .annotate(total=Sum("on_hand")).values_list("item_id", "total"))
+
+
 def reserved_for(*, warehouse: Warehouse, item: Item, reference: str) -> int:
     from relief.inventory.models import Reservation
 

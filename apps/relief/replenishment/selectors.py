@@ -80,7 +80,8 @@ def _labels(today: datetime.date) -> dict[str, str]:
 
 def entitlement_demands(*, today: datetime.date, horizon_end: datetime.date,
                         home: dict[int, int]) -> list[planner.Demand]:
-    """Open entitlements of submitted cycles per distribution point and date, less what is already reserved.
+    """Open entitlements (and owed remainders) of submitted cycles per distribution point and date, less what is
+    already reserved.
 
     The date is the first planned or open event of the cycle at the site; a site with no event yet is
     needed at the start of the cycle's period. Sites whose events are all closed need nothing more.
@@ -99,12 +100,18 @@ def entitlement_demands(*, today: datetime.date, horizon_end: datetime.date,
             closed.add((cycle_id, site_id))
         else:
             events[(cycle_id, site_id)].append((day, number))
-    open_qty: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
-    for cycle_id, site_id, item_id, qty in (Entitlement.objects.filter(cycle_id__in=cycle_ids,
-                                                                       status=EntitlementStatus.OPEN)
-                                            .values_list("cycle_id", "site_id", "item_id")
-                                            .annotate(q=Sum("qty")).values_list("cycle_id", "site_id", "item_id", "q")):
-        open_qty[(cycle_id, site_id)][item_id] = qty
+    open_qty: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    owed_qty: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
+    # Owed remainders of short hand-overs are demand too, like open entitlements (and after the site's events
+    # closed, for the mop-up that will serve them).
+    for cycle_id, site_id, item_id, status, qty in (Entitlement.objects.filter(
+            cycle_id__in=cycle_ids, status__in=[EntitlementStatus.OPEN, EntitlementStatus.OWED])
+            .values_list("cycle_id", "site_id", "item_id", "status")
+            .annotate(q=Sum(F("qty") - F("qty_collected")))
+            .values_list("cycle_id", "site_id", "item_id", "status", "q")):
+        open_qty[(cycle_id, site_id)][item_id] += qty
+        if status == EntitlementStatus.OWED:
+            owed_qty[(cycle_id, site_id)][item_id] = qty
     references = {f"{number}/{site_code}" for _c, number, _s, _si, site_code, _w in cycle_sites}
     reserved: dict[tuple[str, int, int], int] = {}
     for reference, warehouse_id, item_id, qty in (Reservation.objects.filter(reference__in=references)
@@ -118,14 +125,18 @@ def entitlement_demands(*, today: datetime.date, horizon_end: datetime.date,
         if events.get(key):
             day, reference = events[key][0]
             note = ""
-        elif key in closed:
+        elif key in closed and not owed_qty.get(key):
             continue
+        elif key in closed:
+            day, reference = today, number
+            note = _("owed to households at %(site)s after its events closed: for a mop-up") % {"site": site_code}
         else:
             day, reference = max(period_start, today), number
             note = _("no event planned yet at %(site)s: needed from the start of the cycle") % {"site": site_code}
         if day > horizon_end:
             continue
-        for item_id, qty in sorted(open_qty.get(key, {}).items()):
+        wanted = owed_qty.get(key, {}) if key in closed and not events.get(key) else open_qty.get(key, {})
+        for item_id, qty in sorted(wanted.items()):
             held = reserved.get((f"{number}/{site_code}", warehouse_id, item_id), 0)
             if qty - held > 0:
                 notes = [note] if note else []
