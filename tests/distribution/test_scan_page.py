@@ -205,8 +205,16 @@ def test_camera_card_held_in_view_then_offline_queue_and_sync(users, station, ca
     wedge(page, world.code(1))
     expect(title).to_have_text("HANDED OVER JUST NOW")
 
+    # A second queued entry the server cannot accept (dated a day ahead): it alone stays on the device.
+    page.evaluate("""() => {
+        const q = JSON.parse(localStorage.getItem("relief.scan.queue"));
+        const bad = {...q[0], client_id: "future-entry", scanned_at: new Date(Date.now() + 864e5).toISOString()};
+        localStorage.setItem("relief.scan.queue", JSON.stringify([...q, bad]));
+    }""")
     page.context.set_offline(False)
     page.click("#sync")
-    expect(page.locator("#queue-count")).to_have_text("0", timeout=10000)
-    expect(page.locator("#sync-log")).to_contain_text("accepted")
+    expect(page.locator("#sync-log")).to_contain_text("accepted", timeout=10000)
+    expect(page.locator("#queue-count")).to_have_text("1")
+    expect(page.locator("#queue-refused")).to_be_visible()
+    assert page.evaluate("JSON.parse(localStorage.getItem('relief.scan.queue'))[0].client_id") == "future-entry"
     assert Redemption.objects.get(household=world.households[1]).source == "offline"

@@ -60,7 +60,8 @@ def _strings() -> dict:
         "camera_start": _("Start camera"), "camera_stop": _("Stop camera"),
         "reasons": [(value, str(label)) for value, label in ShortReason.choices],
         "sync_status": {"accepted": _("accepted"), "duplicate": _("already synced"),
-                        "conflict": _("conflict: collected by another scan"), "rejected": _("rejected")},
+                        "conflict": _("conflict: collected by another scan"), "rejected": _("rejected"),
+                        "invalid": _("not accepted, kept on this device"), "deferred": _("to send again")},
     }
 
 

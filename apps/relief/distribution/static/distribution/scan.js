@@ -394,9 +394,11 @@ function markCollected(code, lane) {
   } catch { /* the server accepted it; the local list simply stays as it was */ }
 }
 
-// The server judges an upload entry by entry: what it accepted (or had already) leaves the queue; what it
-// did not accept stays, with its reason, so one bad entry never strands the others.
-const SETTLED = new Set(["accepted", "duplicate", "conflict"]);
+// The server judges an upload entry by entry. What it recorded (the hand-over, or its conflict or rejection,
+// kept on the event page for follow-up) leaves the queue; what it did not accept stays: "invalid" marked with
+// its reason for the team to see, "deferred" (over the batch limit) simply sent again. One bad entry never
+// strands the others.
+const SETTLED = new Set(["accepted", "duplicate", "conflict", "rejected"]);
 
 async function sync() {
   const q = queue();
@@ -422,7 +424,7 @@ async function sync() {
       const r = answers.get(x.client_id);
       if (!r) return [x];
       if (SETTLED.has(r.status)) return [];
-      return [{ ...x, refused: r.reason || r.status }];
+      return [r.status === "invalid" ? { ...x, refused: r.reason || r.status } : x];
     }));
   }
   await loadManifest();
