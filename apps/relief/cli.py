@@ -3,7 +3,7 @@
     relief new-site NAME [--db-url URL|sqlite] [--redis-url URL] [--admin-password PW]
     relief use NAME
     relief start [--port N] [--households N]
-    relief --site NEW restore ARCHIVE [--db-url URL]
+    relief --site NEW restore ARCHIVE [--db-url URL] [--hmac-key FILE | --foreign]
     relief [--site NAME] <command> [args...]   (any Django management command, and
                                                 serve, worker, scheduler, demo, check, rotate-key)
 
@@ -106,7 +106,14 @@ def new_site(name: str, *, db_url: str, redis_url: str | None, admin_password: s
             _mysql_execute(db, f"CREATE DATABASE `{db.name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
             created_db = True
         site_dir.mkdir(parents=True)
-        (site_dir / "files").mkdir()
+        from relief.core.files import private_dir
+
+        # The site folder holds the secret key, database credentials, signing keys and uploads.
+        os.chmod(private_dir(site_dir), 0o700)
+        private_dir(site_dir / "files")
+        if db.engine == "sqlite":
+            # SQLite gives its journal the database file's mode: create it 0600 before Django opens it.
+            os.close(os.open(db.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         site_config = {
             "db_url": db_url if db.engine == "mysql" else "sqlite",
             "redis_url": redis_url or "",
@@ -214,6 +221,10 @@ def _cmd_restore(argv: list[str]) -> int:
     parser.add_argument("--site", required=True, help="the new site to create from the archive")
     parser.add_argument("--db-url", default=None,
                         help="database for the new site (default: the archived server, a database named after it)")
+    parser.add_argument("--hmac-key", type=Path, default=None,
+                        help="the archived site's keys/backup.key, to check an archive made on another machine")
+    parser.add_argument("--foreign", action="store_true",
+                        help="restore an archive whose signature this machine cannot check (only if you trust it)")
     args = parser.parse_args(argv)
     if not config.SITE_NAME_RE.match(args.site):
         raise CLIError(f"site name {args.site!r}: use lowercase letters, digits, dots and dashes")
@@ -228,7 +239,8 @@ def _cmd_restore(argv: list[str]) -> int:
 
     try:
         site_dir = backup_restore(archive=args.archive, site=args.site, db_url=args.db_url,
-                                  mysql_create=create, mysql_drop=drop)
+                                  mysql_create=create, mysql_drop=drop, hmac_key_file=args.hmac_key,
+                                  foreign=args.foreign)
     except BackupError as exc:
         raise CLIError(str(exc)) from exc
     print(f"restored {args.archive.name} into site '{args.site}' ({site_dir}); "

@@ -46,7 +46,8 @@ def test_mariadb_site_backs_up_and_restores_into_a_new_site(env, tmp_path):
         (archive,) = (tmp_path / "out").glob("b.localhost-*.tar.gz")
         with tarfile.open(archive) as tar:
             names = set(tar.getnames())
-        assert {"manifest.json", "database.sql", "site_config.json", "keys"} <= names
+        assert {"manifest.json", "manifest.hmac", "database.sql", "site_config.json"} <= names
+        assert any(n.startswith("keys/") and n.endswith(".pem") for n in names)
 
         back = run_relief("--site", "r.localhost", "restore", str(archive), env=env)
         assert back.returncode == 0, back.stderr
