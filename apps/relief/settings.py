@@ -25,7 +25,12 @@ RELIEF_SITE = SITE_CONFIG.site
 RELIEF_REDIS_URL = SITE_CONFIG.redis_url
 RELIEF_QUEUE_PREFIX = SITE_CONFIG.queue_prefix
 RELIEF_ORGANISATION = SITE_CONFIG.organisation
-RELIEF_DOMAIN_APPS = ["inventory", "households", "shelter", "distribution", "replenishment"]
+RELIEF_DOMAIN_APPS = ["inventory", "households", "shelter", "distribution", "replenishment", "accountability"]
+# Feedback: days to close a case, by category (a sensitive case is due sooner), and the roles that see
+# sensitive cases besides the person each is assigned to.
+RELIEF_FEEDBACK_DUE_DAYS = {"complaint": 7, "question": 3, "request": 14, "appreciation": 14, "sensitive": 2,
+                            **SITE_CONFIG.raw.get("feedback_due_days", {})}
+RELIEF_SENSITIVE_FEEDBACK_ROLES = SITE_CONFIG.raw.get("sensitive_feedback_roles", ["Administrator"])
 
 SECRET_KEY = SITE_CONFIG.secret_key
 DEBUG = SITE_CONFIG.debug

@@ -16,6 +16,7 @@ from relief.distribution import services
 from relief.distribution.models import CycleSite, DistributionCycle, EntitlementRule
 from relief.households.models import Household
 from relief.inventory import services as inventory
+from relief.inventory.demo import DONOR_CURRENCY, unit_price
 from relief.inventory.models import Grant, Item, Warehouse, Waybill
 from relief.inventory.services import LineData, ReceivedLine
 
@@ -43,13 +44,15 @@ def _stock_points(*, cycle: DistributionCycle, user, grant: Grant) -> None:
         if not lines:
             continue
         field = cs.warehouse.parent or cs.warehouse
+        currency = DONOR_CURRENCY.get(grant.donor.code, "USD")
         receipt = inventory.stock_entry_create(
             entry_type="receipt", user=user, grant=grant.code, supplier=grant.donor.code,
             reference=f"DN-{cycle.number}-{cs.site.code}",
             lines=[LineData(item=code, qty=qty, target=field.code,
                             expiry=timezone.localdate() + datetime.timedelta(days=700)
                             if by_code[code].tracks_expiry else None,
-                            batch=f"R1-{cs.site.code}" if by_code[code].tracks_batches else "")
+                            batch=f"R1-{cs.site.code}" if by_code[code].tracks_batches else "",
+                            unit_value=unit_price(code, currency), currency=currency)
                    for code, qty in lines])
         document_submit(document=receipt, user=user)
         if field.pk == cs.warehouse.pk:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from typing import Literal
 
 from django.utils.translation import gettext as _
@@ -65,6 +66,8 @@ class StockEntryLineIn(Schema):
     expiry: datetime.date | None = None
     expected_qty: int | None = Field(None, ge=0)
     condition: str = Field("", max_length=200)
+    unit_value: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    currency: str = Field("", max_length=3)
 
 
 class EntryIn(Schema):

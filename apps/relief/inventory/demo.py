@@ -5,6 +5,7 @@ that expire soon. Everything is posted through the services, so the ledger is th
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -33,6 +34,18 @@ ITEMS = [
 # A household kit for five people (FIELD.md): per kit.
 KIT = [("BLANKET", 5), ("SLEEP-MAT", 3), ("MOSQ-NET", 3), ("TARP-4X6", 2), ("JERRYCAN-20", 1), ("BUCKET-14", 1),
        ("KITCHEN-SET", 1), ("SOLAR-LAMP", 1), ("SOAP-BAR", 10)]
+# What one unit cost on the goods received note (catalogue prices, approx.): ECHO's shipments were bought
+# locally and priced in Tanzanian shillings, BPRM's in US dollars.
+UNIT_PRICE_USD = {"BLANKET": "6.80", "SLEEP-MAT": "3.10", "MOSQ-NET": "4.25", "TARP-4X6": "14.50",
+                  "JERRYCAN-20": "3.90", "BUCKET-14": "4.60", "KITCHEN-SET": "27.00", "SOLAR-LAMP": "11.40",
+                  "SOAP-BAR": "0.35"}
+TZS_PER_USD = 2500
+DONOR_CURRENCY = {"ECHO": "TZS", "BPRM": "USD"}
+
+
+def unit_price(code: str, currency: str) -> Decimal:
+    usd = Decimal(UNIT_PRICE_USD[code])
+    return (usd * TZS_PER_USD).quantize(Decimal(1)) if currency == "TZS" else usd
 
 
 def _warehouses(manager: User | None, staff: User | None) -> dict[str, Warehouse]:
@@ -104,7 +117,8 @@ def load(*, households: int, stdout) -> None:
         lines = [LineData(item=code, qty=max(int(kits * qty * share), 10), target="KGM-MAIN",
                           expiry=expiry(code, soap_days if code == "SOAP-BAR" else 900),
                           batch=f"{donor[:2]}{age:03d}-{n}" if items[code].tracks_batches else "",
-                          expected_qty=max(int(kits * qty * share), 10), condition="good")
+                          expected_qty=max(int(kits * qty * share), 10), condition="good",
+                          unit_value=unit_price(code, DONOR_CURRENCY[donor]), currency=DONOR_CURRENCY[donor])
                  for n, (code, qty) in enumerate(KIT, start=1)]
         entry = services.stock_entry_create(
             entry_type="receipt", lines=lines, user=user, grant=grants[donor].code, supplier=donor,

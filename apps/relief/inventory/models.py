@@ -165,8 +165,26 @@ class Grant(models.Model):
         return f"{self.code} ({self.donor.code})"
 
 
+CURRENCIES = [("TZS", "TZS"), ("USD", "USD"), ("EUR", "EUR"), ("CHF", "CHF"), ("GBP", "GBP")]
+
+
+def value_constraints(prefix: str) -> list[models.CheckConstraint]:
+    """A value is never negative, and a value always names its currency (and a currency its value)."""
+    return [
+        models.CheckConstraint(condition=Q(unit_value__isnull=True) | Q(unit_value__gte=0),
+                               name=f"{prefix}_unit_value_not_negative"),
+        models.CheckConstraint(condition=Q(unit_value__isnull=True, currency="")
+                               | (Q(unit_value__isnull=False) & ~Q(currency="")),
+                               name=f"{prefix}_value_has_currency"),
+    ]
+
+
 class Lot(models.Model):
-    """The unit of traceability created by a receipt (or by assembling kits)."""
+    """The unit of traceability created by a receipt (or by assembling kits).
+
+    Its unit value and currency come from the goods received note line that created it, so every unit handed
+    out carries a value back to its grant; lots made by kitting have none (a kit's value is not a sum we know).
+    """
 
     code = models.CharField(_("lot"), max_length=50, unique=True)
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="lots", verbose_name=_("item"))
@@ -177,10 +195,13 @@ class Lot(models.Model):
     expiry = models.DateField(_("expiry"), null=True, blank=True, db_index=True)
     received_date = models.DateField(_("received date"), default=timezone.localdate)
     source = models.CharField(_("source document"), max_length=40, blank=True)
+    unit_value = models.DecimalField(_("unit value"), max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, blank=True)
 
     class Meta:
         ordering = ["code"]
         verbose_name = _("lot")
+        constraints = value_constraints("lot")
 
     def __str__(self) -> str:
         return self.code
@@ -355,10 +376,14 @@ class StockEntryLine(DocumentLine):
     expiry = models.DateField(_("expiry"), null=True, blank=True)
     expected_qty = models.PositiveIntegerField(_("expected quantity"), null=True, blank=True)
     condition = models.CharField(_("condition notes"), max_length=200, blank=True)
+    unit_value = models.DecimalField(_("unit value"), max_digits=14, decimal_places=2, null=True, blank=True,
+                                     help_text=_("Receipts: price or donor's value of one unit"))
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, blank=True)
 
     class Meta:
         verbose_name = _("line")
-        constraints = [models.CheckConstraint(condition=Q(qty__gte=1), name="stock_entry_line_qty_positive")]
+        constraints = [models.CheckConstraint(condition=Q(qty__gte=1), name="stock_entry_line_qty_positive"),
+                       *value_constraints("stock_entry_line")]
 
     def __str__(self) -> str:
         return f"{self.qty} × {self.item_id}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections import defaultdict
+from decimal import Decimal
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -167,3 +168,44 @@ def donor_report(*, grant: Grant, start: datetime.date | None = None, end: datet
         for column in DONOR_COLUMNS:
             totals[column] += r[column]
     return {"grant": grant, "start": start, "end": end, "rows": lines, "totals": dict(totals)}
+
+
+VALUE_COLUMNS = ("opening", "received", "issued", "lost", "closing")
+
+
+def donor_report_values(*, grant: Grant, start: datetime.date | None = None,
+                        end: datetime.date | None = None) -> dict:
+    """The donor report in money: per item and currency, each movement × the unit value of its lot.
+
+    Units from lots with no value (kitted lots, receipts entered without a price) are counted apart, never
+    valued at zero, so a total is never smaller than it looks.
+    """
+    end = end or timezone.localdate()
+    start = start or grant.start or datetime.date(2000, 1, 1)
+    ledger = StockLedgerEntry.objects.filter(lot__grant=grant, posting_date__lte=end)
+    in_period = Q(posting_date__gte=start)
+    value = F("qty") * F("lot__unit_value")
+
+    def total(kind: str, sign: int) -> Coalesce:
+        return Coalesce(Sum(Case(When(in_period & Q(kind=kind), then=value * sign), default=Value(0),
+                                 output_field=DecimalField(max_digits=24, decimal_places=2))), Value(0),
+                        output_field=DecimalField(max_digits=24, decimal_places=2))
+
+    rows = list(
+        ledger.filter(lot__unit_value__isnull=False)
+        .values("item__code", "item__name", "lot__currency")
+        .annotate(opening=Coalesce(Sum(value, filter=~in_period), Value(0),
+                                   output_field=DecimalField(max_digits=24, decimal_places=2)),
+                  received=total(MovementKind.RECEIPT, 1), issued=total(MovementKind.ISSUE, -1),
+                  lost=total(MovementKind.LOSS, -1),
+                  closing=Coalesce(Sum(value), Value(0), output_field=DecimalField(max_digits=24, decimal_places=2)))
+        .order_by("lot__currency", "item__code"))
+    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(VALUE_COLUMNS, Decimal(0)))
+    for r in rows:
+        r["currency"] = r.pop("lot__currency")
+        for column in VALUE_COLUMNS:
+            totals[r["currency"]][column] += r[column]
+    unvalued = dict(ledger.filter(lot__unit_value__isnull=True).values("item__code").annotate(q=Sum("qty"))
+                    .filter(q__gt=0).values_list("item__code", "q").order_by("item__code"))
+    return {"grant": grant, "start": start, "end": end, "rows": rows,
+            "totals": [{"currency": c, **t} for c, t in sorted(totals.items())], "unvalued": unvalued}

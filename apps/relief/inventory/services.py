@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from functools import reduce
 from operator import or_
 
@@ -26,6 +27,7 @@ from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocumentError
 from relief.core.naming import naming_next
 from relief.inventory.models import (
+    CURRENCIES,
     Bin,
     EntryType,
     Grant,
@@ -412,6 +414,8 @@ class LineData:
     expiry: datetime.date | None = None
     expected_qty: int | None = None
     condition: str = ""
+    unit_value: Decimal | None = None
+    currency: str = ""
 
 
 def _needs(entry_type: str) -> tuple[bool, bool]:
@@ -517,9 +521,12 @@ def stock_entry_create(
                     "item": item.code})
             if entry_type in (EntryType.KITTING, EntryType.DEKITTING) and item.code not in kits:
                 errors[f"{where}.item"].append(_("%(item)s is not a kit") % {"item": item.code})
+        for field, problem in _value_problems(ln, entry_type):
+            errors[f"{where}.{field}"].append(problem)
         built.append(StockEntryLine(
             item=item, qty=ln.qty, source=ends.get("source"), target=ends.get("target"), lot=lot,
             batch=ln.batch[:40], expiry=ln.expiry, expected_qty=ln.expected_qty, condition=ln.condition[:200],
+            unit_value=ln.unit_value, currency=ln.currency if ln.unit_value is not None else "",
         ))
     if entry_type == EntryType.TRANSFER and len({(ln.source, ln.target) for ln in lines}) > 1:
         errors["lines"].append(_("a transfer goes from one warehouse to one other: one waybill per truck"))
@@ -537,6 +544,20 @@ def stock_entry_create(
     return entry
 
 
+def _value_problems(line: LineData, entry_type: str) -> list[tuple[str, str]]:
+    """A unit value belongs on a receipt line, is not negative, and names a known currency."""
+    if line.unit_value is None:
+        return [("currency", _("give the unit value that goes with the currency"))] if line.currency else []
+    if entry_type != EntryType.RECEIPT:
+        return [("unit_value", _("only a receipt sets the value of its lots"))]
+    problems = []
+    if line.unit_value < 0 or line.unit_value >= Decimal("1e12"):
+        problems.append(("unit_value", _("must be 0 or more (and under 10¹²)")))
+    if line.currency not in dict(CURRENCIES):
+        problems.append(("currency", _("one of %(choices)s") % {"choices": ", ".join(dict(CURRENCIES))}))
+    return problems
+
+
 def transit_of(warehouse: Warehouse) -> Warehouse:
     """The in-transit child of a warehouse, where goods dispatched to it wait for receipt."""
     code = f"{warehouse.code[:16]}-TR"
@@ -547,9 +568,11 @@ def transit_of(warehouse: Warehouse) -> Warehouse:
     return transit
 
 
-def _new_lot(*, number: str, n: int, item_id: int, grant_id, batch: str, expiry, received: datetime.date) -> Lot:
+def _new_lot(*, number: str, n: int, item_id: int, grant_id, batch: str, expiry, received: datetime.date,
+             unit_value: Decimal | None = None, currency: str = "") -> Lot:
     return Lot(code=f"{number}-{n}", item_id=item_id, grant_id=grant_id, batch=batch, expiry=expiry,
-               received_date=received, source=number)
+               received_date=received, source=number, unit_value=unit_value,
+               currency=currency if unit_value is not None else "")
 
 
 def stock_entry_problems(*, entry: StockEntry, lines: list[StockEntryLine]) -> list[str]:
@@ -600,7 +623,7 @@ def stock_entry_post(*, entry: StockEntry, user) -> None:
     if entry.entry_type == EntryType.RECEIPT:
         lots = Lot.objects.bulk_create([
             _new_lot(number=entry.number, n=n, item_id=ln.item_id, grant_id=entry.grant_id, batch=ln.batch,
-                     expiry=ln.expiry, received=entry.posting_date)
+                     expiry=ln.expiry, received=entry.posting_date, unit_value=ln.unit_value, currency=ln.currency)
             for n, ln in enumerate(lines, start=1)
         ])
         for ln, lot in zip(lines, lots, strict=True):

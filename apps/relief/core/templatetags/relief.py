@@ -29,3 +29,11 @@ def relief_system_status() -> dict:
     from relief.core.health import system_status
 
     return system_status()
+
+
+@register.simple_tag(takes_context=True)
+def relief_home_panels(context) -> list[dict]:
+    """Counts that need attention (e.g. overdue feedback cases): each package's ``selectors.home_panels(user)``."""
+    user = context["request"].user
+    return [panel for module in domain_modules("selectors") if hasattr(module, "home_panels")
+            for panel in module.home_panels(user)]

@@ -222,6 +222,15 @@ function showServed() {
 
 // ---- the screen ----------------------------------------------------------------------------------------
 
+// The "record feedback" link on the verdict (accountability's feedback desk) carries this event and household.
+function feedbackLink(h) {
+  const link = $("feedback");
+  if (!link) return;
+  const query = new URLSearchParams({ channel: "table", event: $("event").value });
+  if (h) query.set("household", h.number);
+  link.href = link.dataset.base + "?" + query.toString();
+}
+
 function show(result, { offline = false } = {}) {
   const box = $("verdict");
   box.className = "verdict " + result.verdict;
@@ -229,6 +238,7 @@ function show(result, { offline = false } = {}) {
   $("verdict-message").textContent = (result.message || "") + (offline ? " · " + T.offline_check : "");
   const h = result.household;
   $("household").textContent = h ? fmt(T.household_line, { number: h.number, size: h.size, block: h.block || "—", initials: h.head_initials || "—" }) : "";
+  feedbackLink(h);
   const form = $("handover");
   form.hidden = result.verdict !== "entitled";
   if (result.verdict !== "entitled") return;
@@ -264,6 +274,7 @@ function ready() {
   $("verdict-title").textContent = T.titles.ready;
   $("verdict-message").textContent = "";
   $("household").textContent = "";
+  feedbackLink(null);
   focusCode();
 }
 
