@@ -114,6 +114,16 @@ def build(users: dict[str, User]) -> dict[str, str]:
 
     rplan = ReplenishmentPlan.objects.order_by("pk").first()
 
+    # Accountability: the demo's cases at Nyarugusu (one not sensitive), its PDM sample, a grant's code.
+    from urllib.parse import quote
+
+    from relief.accountability.models import FeedbackCase, PdmSample
+    from relief.inventory.models import Grant
+
+    case = FeedbackCase.objects.filter(sensitive=False, site__code=NYA).order_by("pk").first()
+    pdm = PdmSample.objects.filter(event=event).order_by("pk").first()
+    grant = Grant.objects.order_by("pk").first()
+
     # Jobs, each with its owner; the files their download pages serve.
     job = job_start(kind="sample", function="relief.core.jobs.sample_job", arguments={"steps": 1},
                     user=users["warehouse"], queue="short")
@@ -136,6 +146,7 @@ def build(users: dict[str, User]) -> dict[str, str]:
         "waybill": waybill.number, "count": str(count.pk), "warehouse": "NYA-FW", "item": line.item.code,
         "event": str(event.pk), "issue": str(issue.pk), "cycle": str(cycle.pk), "site": NYA,
         "plot": plot.code, "plan": plan.number, "allocation_ended": ended.number, "rplan": rplan.number,
+        "case": case.number, "pdm": pdm.number, "grant": quote(grant.code, safe=""),
         "job": str(job.pk), "import_job": str(import_job.pk), "cards_job": str(cards_job.pk),
         "today": timezone.localdate().isoformat(), "auditor_password": PASSWORD,
         "yesterday": (timezone.localdate() - datetime.timedelta(days=1)).isoformat(),

@@ -50,6 +50,12 @@ CYCLES = frozenset({"admin", "manager"})
 # relief.replenishment.access
 PLAN_VIEWERS = frozenset({"admin", "manager", "auditor"})
 PLANNERS = frozenset({"admin", "manager"})
+# relief.accountability.access (a sensitive case is hidden from everyone not named: tests/accountability)
+FEEDBACK_READERS = frozenset({"admin", "manager", "registrar", "distribution", "auditor"})
+FEEDBACK_TAKERS = frozenset({"admin", "manager", "registrar", "distribution"})
+FEEDBACK_HANDLERS = frozenset({"admin", "manager", "registrar"})
+PDM_READERS = frozenset({"admin", "manager", "distribution", "auditor"})
+PDM_WRITERS = frozenset({"admin", "manager", "distribution"})
 # A job (and what it made) is for who started it, and Administrators; see matrix_samples for the owners.
 JOB_OWNER = frozenset({"admin", "warehouse"})
 IMPORT_OWNER = frozenset({"admin", "registrar"})
@@ -161,6 +167,24 @@ MATRIX: dict[str, tuple[Check, ...]] = {
     "replenishment/plans/<str:number>/": (get("/replenishment/plans/{rplan}/", PLAN_VIEWERS),
                                           post("/replenishment/plans/{rplan}/", PLANNERS)),
     "replenishment/plans/<str:number>/xlsx/": (get("/replenishment/plans/{rplan}/xlsx/", PLAN_VIEWERS),),
+    # --- accountability -----------------------------------------------------------------------------------------
+    "feedback/": (get("/feedback/", FEEDBACK_READERS), get("/feedback/?overdue=1&status=all", FEEDBACK_READERS)),
+    # Posted empty: the form comes back naming what is missing.
+    "feedback/new/": (get("/feedback/new/?household={household}&event={event}&channel=table", FEEDBACK_TAKERS),
+                      post("/feedback/new/", FEEDBACK_TAKERS, ok=(200,))),
+    "feedback/import/": (get("/feedback/import/", FEEDBACK_HANDLERS),
+                         post("/feedback/import/", FEEDBACK_HANDLERS, ok=(200,))),
+    "feedback/<str:number>/": (get("/feedback/{case}/", FEEDBACK_READERS),
+                               post("/feedback/{case}/", FEEDBACK_HANDLERS)),
+    "reports/reached/": (get("/reports/reached/", DONOR_REPORT), get("/reports/reached/?format=csv", DONOR_REPORT)),
+    r"^reports/4w\.(?P<fmt>csv|xlsx)$": (get("/reports/4w.csv", DONOR_REPORT), get("/reports/4w.xlsx", DONOR_REPORT)),
+    "reports/donor-values/": (get("/reports/donor-values/", DONOR_REPORT),
+                              get("/reports/donor-values/?format=xlsx", DONOR_REPORT)),
+    # A draw of 0 households is refused with a message (and nothing drawn).
+    "pdm/events/<int:event_id>/": (get("/pdm/events/{event}/", PDM_READERS),
+                                   post("/pdm/events/{event}/", PDM_WRITERS, body={"size": "0"})),
+    "pdm/<str:number>/sample.xlsx": (get("/pdm/{pdm}/sample.xlsx", PDM_READERS),),
+    "pdm/<str:number>/answers/": (post("/pdm/{pdm}/answers/", PDM_WRITERS),),
     # --- API ----------------------------------------------------------------------------------------------------
     "api/v1/": (get("/api/v1/", EVERYONE, ok=(404,)),),
     "api/v1/openapi.json": (get("/api/v1/openapi.json", EVERYONE),),
@@ -229,6 +253,17 @@ MATRIX: dict[str, tuple[Check, ...]] = {
     "api/v1/replenishment/plans/<number>/submit": (
         post("/api/v1/replenishment/plans/{rplan}/submit", PLANNERS, ok=(200, 409)),),
     "api/v1/replenishment/dashboard": (get("/api/v1/replenishment/dashboard", PLAN_VIEWERS),),
+    "api/v1/accountability/feedback": (
+        get("/api/v1/accountability/feedback", FEEDBACK_READERS),
+        post("/api/v1/accountability/feedback", FEEDBACK_TAKERS, ok=(422,), body={
+            "category": "gossip", "description": "x", "household": "{household}"}),
+    ),
+    "api/v1/accountability/feedback/<number>": (get("/api/v1/accountability/feedback/{case}", FEEDBACK_READERS),),
+    "api/v1/accountability/reports/reached": (get("/api/v1/accountability/reports/reached?site={site}",
+                                                  DONOR_REPORT),),
+    "api/v1/accountability/reports/4w": (get("/api/v1/accountability/reports/4w", DONOR_REPORT),),
+    "api/v1/accountability/reports/donor-values": (
+        get("/api/v1/accountability/reports/donor-values?grant={grant}", DONOR_REPORT),),
 }
 
 

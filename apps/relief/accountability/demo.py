@@ -22,9 +22,11 @@ def load(*, households: int, stdout) -> None:
     registrar = User.objects.filter(username="registrar").first() or admin
     team = User.objects.filter(username="distribution").first() or admin
     event = DistributionEvent.objects.filter(site__code="NYA").order_by("pk").first()
-    waiting = Household.objects.filter(site__code="NYA", status="active").exclude(
-        pk__in=Redemption.objects.values("household_id")).order_by("pk").first()
-    served = Redemption.objects.filter(event=event).select_related("household").order_by("pk")[:2] if event else []
+    # A household not served yet, at a site with an event: its non-receipt complaint stays open.
+    waiting = Household.objects.filter(status="active", site__code__in=DistributionEvent.objects.values(
+        "site__code")).exclude(pk__in=Redemption.objects.values("household_id")).order_by("pk").first()
+    served = list(Redemption.objects.filter(event=event).select_related("household").order_by("pk")[:2]) \
+        if event else []
     if admin is None or event is None or waiting is None or len(served) < 2:
         stdout.write("accountability demo: skipped (needs the distribution demo)")
         return
@@ -39,6 +41,7 @@ def load(*, households: int, stdout) -> None:
     services.case_open(user=registrar, category="request", subject=Subject.SHELTER, channel="hotline",
                        description="Asks for a plot nearer the water point for an older member who cannot walk far.",
                        refs=services.CaseRefs(household=waiting.number))
+    waiting_event = DistributionEvent.objects.filter(site_id=waiting.site_id).order_by("pk").first()
     services.case_open(user=team, category="complaint", subject=Subject.CONDUCT, channel="table", sensitive=True,
                        description="Reports that a volunteer asked for money to skip the queue.",
                        refs=services.CaseRefs(event=event.pk))
@@ -48,7 +51,7 @@ def load(*, households: int, stdout) -> None:
     complaint = services.case_open(
         user=registrar, category="complaint", subject=Subject.NON_RECEIPT, channel="desk",
         description="Was not on the list at the table; did not receive the kit.",
-        refs=services.CaseRefs(household=waiting.number, event=event.pk))
+        refs=services.CaseRefs(household=waiting.number, event=waiting_event.pk))
     services.case_assign(case=complaint, user=admin, assignee=registrar)
     sample = services.pdm_sample_create(event=event, user=admin, size=5, seed=20260417)
     stdout.write(f"demo: {FeedbackCase.objects.count()} feedback cases (one overdue, one sensitive), PDM sample "

@@ -122,10 +122,17 @@ def case_open(*, user: User, category: str, description: str, refs: CaseRefs = C
     received_at = received_at or timezone.now()
     if received_at > timezone.now() + datetime.timedelta(minutes=5):
         errors["received_at"] = _("cannot be in the future")
+    text = (description or "").strip()
+    if not text or len(text) > MAX_TEXT:
+        errors["description"] = _("say what was said, in at most %(n)d characters") % {"n": MAX_TEXT}
+    try:
+        found = case_refs_resolve(refs)
+    except ValidationError as exc:
+        errors.update({field: problems[0] for field, problems in exc.message_dict.items()})
+    # Every problem at once, each named by its field.
     if errors:
         _raise(errors)
-    description = _clean_text(description, "description", required=True)
-    found = case_refs_resolve(refs)
+    description = text
     sensitive = bool(sensitive) or subject in SENSITIVE_SUBJECTS
     site = (found.household.site if found.household else found.event.site if found.event
             else found.plot.site if found.plot else None)
