@@ -13,7 +13,10 @@ claimed by one conditional update, so however often RQ delivers it, one run at a
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import signal
 import threading
 from collections.abc import Callable
 from contextlib import suppress
@@ -213,6 +216,52 @@ def job_run(job_id: str) -> None:
         if job.total:
             job.done = job.total
         job.save(update_fields=["status", "result", "finished_at", "done", "result_file", "message"])
+
+
+def job_worker_died(job_id, *, status: int, peak_kib: int = 0) -> bool:
+    """The worker process running ``job_id`` ended without an outcome (killed, aborted, out of memory) while
+    its parent lives: the job failed because of itself, and a rerun would end the same way. Marked failed
+    with the reason; returns whether a running job was marked."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        why = {signal.SIGKILL: _("killed, usually by the system running out of memory"),
+               signal.SIGABRT: _("aborted, e.g. a memory allocation refused")}.get(sig, _("stopped by a signal"))
+        reason = _("The worker running this job ended: %(why)s (%(signal)s).") % {"why": why, "signal": name}
+    else:
+        reason = _("The worker running this job exited with status %(code)s.") % {
+            "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else status}
+    if peak_kib:
+        reason += " " + _("Peak memory: %(mib)s MiB.") % {"mib": peak_kib // 1024}
+    marked = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+        status=Job.Status.FAILED, message=reason, finished_at=timezone.now())
+    if marked:
+        logger.error("job %s failed: %s", job_id, reason)
+    return bool(marked)
+
+
+@functools.cache
+def _worker_class():
+    from rq import Worker
+
+    class ReliefWorker(Worker):
+        """RQ's worker, telling the job's row when the process running it dies (RQ alone only knows it in
+        Redis, and the row would wait for the lease to lapse and be tried again to die again)."""
+
+        def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
+            super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+            if job.id.startswith("relief-"):
+                job_worker_died(job.id.removeprefix("relief-"), status=ret_val,
+                                peak_kib=getattr(rusage, "ru_maxrss", 0))
+
+    return ReliefWorker
+
+
+def __getattr__(name: str):
+    # ``relief.core.jobs.ReliefWorker`` for ``rqworker --worker-class``, without importing rq at startup.
+    if name == "ReliefWorker":
+        return _worker_class()
+    raise AttributeError(name)
 
 
 def job_progress(job: Job, *, done: int, total: int | None = None, message: str = "") -> None:

@@ -16,6 +16,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
+from relief.core.files import private_dir, private_file
 from relief.core.jobs import job_progress
 from relief.distribution import cardtoken, selectors, services
 from relief.distribution.models import Card, CardStatus
@@ -99,24 +100,26 @@ def render_cards(cards: list[Card], out: Path, *, progress: Callable[[int], None
     identity = {}
     for household in households.iterator(chunk_size=2000):
         identity[household.pk] = (household_identity(household), household.site)
-    canvas = Canvas(str(out), pagesize=A4, pageCompression=1)
-    canvas.setTitle(_("Entitlement cards"))
-    per_page = COLUMNS * ROWS
-    pages = 0
-    for start in range(0, len(cards), per_page):
-        _crop_marks(canvas)
-        for slot, card in enumerate(cards[start:start + per_page]):
-            who, site = identity[card.household_id]
-            col, row = slot % COLUMNS, slot // COLUMNS
-            x = MARGIN_X + col * CARD_W
-            y = PAGE_H - MARGIN_Y - (row + 1) * CARD_H
-            with translation.override(site.language):
-                _card(canvas, x=x, y=y, card=card, who=who, site_name=f"{site.name} ({site.code})")
-        canvas.showPage()
-        pages += 1
-        if progress is not None:
-            progress(min(start + per_page, len(cards)))
-    canvas.save()
+    # Names, household numbers and signed tokens: written 0600, and seen under its name only once complete.
+    with private_file(out) as fh:
+        canvas = Canvas(fh, pagesize=A4, pageCompression=1)
+        canvas.setTitle(_("Entitlement cards"))
+        per_page = COLUMNS * ROWS
+        pages = 0
+        for start in range(0, len(cards), per_page):
+            _crop_marks(canvas)
+            for slot, card in enumerate(cards[start:start + per_page]):
+                who, site = identity[card.household_id]
+                col, row = slot % COLUMNS, slot // COLUMNS
+                x = MARGIN_X + col * CARD_W
+                y = PAGE_H - MARGIN_Y - (row + 1) * CARD_H
+                with translation.override(site.language):
+                    _card(canvas, x=x, y=y, card=card, who=who, site_name=f"{site.name} ({site.code})")
+            canvas.showPage()
+            pages += 1
+            if progress is not None:
+                progress(min(start + per_page, len(cards)))
+        canvas.save()
     return pages
 
 
@@ -157,8 +160,8 @@ def print_cards(*, out: Path, user, cycle: str | None = None, households: list[s
 def print_cards_job(*, job, user_id: int, cycle: str | None = None, households: list[str] | None = None,
                     site: str | None = None, site_ids: list[int] | None = None) -> dict:
     user = get_user_model().objects.get(pk=user_id)
-    folder = Path(settings.MEDIA_ROOT) / "cards"
-    folder.mkdir(parents=True, exist_ok=True)
+    # Card sheets carry household numbers and signed tokens: private like every file Relief writes.
+    folder = private_dir(Path(settings.MEDIA_ROOT) / "cards")
     out = folder / f"{job.pk}.pdf"
     result = print_cards(out=out, user=user, cycle=cycle, households=households, site=site,
                          site_ids=set(site_ids) if site_ids is not None else None,

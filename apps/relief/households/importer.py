@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -30,7 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from relief.core import uploads
 from relief.core.db import lock_rows
+from relief.core.files import private_dir, private_file
 from relief.core.naming import naming_next_many
 from relief.households.models import NEED_FIELDS, WG_FIELDS, Household, HouseholdStatus, Member, Relationship
 from relief.households.services import derive_household, number_series
@@ -94,7 +95,7 @@ class Mapping:
             if not path.exists() and (MAPPINGS_DIR / f"{source}.json").exists():
                 path = MAPPINGS_DIR / f"{source}.json"
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                data = uploads.load_json(path.read_text(encoding="utf-8"))
             except FileNotFoundError as exc:
                 raise ImportFileError(_("mapping file not found: %(name)s") % {"name": path.name}) from exc
             except (ValueError, UnicodeDecodeError) as exc:
@@ -131,18 +132,43 @@ class Sheet:
 
 
 def read_sheets(path: Path) -> dict[str, Sheet]:
-    """Every sheet of an XLSX file, or the one table of a CSV file, with spreadsheet row numbers."""
+    """Every sheet of an XLSX file, or the one table of a CSV file, with spreadsheet row numbers. The upload
+    limits (relief.core.uploads) are checked first: the file's size, an XLSX's declared sheets and inflation."""
+    try:
+        return _read_sheets(path)
+    except uploads.UploadRefused as exc:
+        raise ImportFileError(str(exc)) from None
+
+
+def _read_csv(path: Path) -> list[list[str]]:
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(_("the CSV file is not UTF-8 text")) from exc
+    dialect = csv.excel
+    with contextlib.suppress(csv.Error):
+        dialect = csv.Sniffer().sniff(raw[:4096], delimiters=",;\t")
+    table = []
+    cap = uploads.limits()["upload_rows"] + 1
+    try:
+        for row in csv.reader(io.StringIO(raw), dialect):
+            table.append(row)
+            # Counted as read: a million short rows never all reach memory.
+            uploads.check_shape(rows=len(table) - 1, columns=len(row), where=path.name)
+            if len(table) > cap:
+                break
+    except csv.Error as exc:
+        raise ImportFileError(_("the CSV file is malformed at row %(row)s (%(error)s)") % {
+            "row": len(table) + 1, "error": exc}) from None
+    return table
+
+
+def _read_sheets(path: Path) -> dict[str, Sheet]:
     suffix = path.suffix.lower()
     sheets: dict[str, Sheet] = {}
+    uploads.check_size(path.stat().st_size if path.exists() else None)
     if suffix == ".csv":
-        try:
-            raw = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(_("the CSV file is not UTF-8 text")) from exc
-        dialect = csv.excel
-        with contextlib.suppress(csv.Error):
-            dialect = csv.Sniffer().sniff(raw[:4096], delimiters=",;\t")
-        table = list(csv.reader(io.StringIO(raw), dialect))
+        table = _read_csv(path)
         if not table:
             raise ImportFileError(_("the file is empty"))
         sheets[path.stem] = Sheet(path.stem, [text(h) for h in table[0]],
@@ -150,13 +176,21 @@ def read_sheets(path: Path) -> dict[str, Sheet]:
         return sheets
     if suffix not in (".xlsx", ".xlsm"):
         raise ImportFileError(_("use an .xlsx or .csv file"))
+    uploads.check_xlsx(str(path))
     # calamine (Rust) reads a 100,000-row export about fifteen times faster than openpyxl.
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
         book = CalamineWorkbook.from_path(str(path))
-        tables = [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)) for name in book.sheet_names]
+        tables = []
+        for name in book.sheet_names:
+            sheet = book.get_sheet_by_name(name)
+            # calamine's own idea of the sheet (it may ignore a false <dimension>): still within the limits.
+            uploads.check_shape(rows=max(sheet.height - 1, 0), columns=sheet.width, where=name)
+            tables.append((name, sheet.to_python(skip_empty_area=False)))
     except (CalamineError, OSError, ValueError) as exc:
+        if isinstance(exc, uploads.UploadRefused):
+            raise
         raise ImportFileError(_("the file is not a readable XLSX workbook")) from exc
     for name, table in tables:
         if not table:
@@ -699,9 +733,7 @@ def _update_existing(subs: list[Submission], locked: dict[int, Household], count
 
 def files_dir() -> Path:
     base = Path(settings.MEDIA_ROOT) if settings.MEDIA_ROOT else Path(settings.BASE_DIR).parent.parent / "files"
-    path = base / "households" / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(base / "households" / "imports")
 
 
 def write_report(problems: list[Problem], *, summary: dict) -> Path:
@@ -717,7 +749,8 @@ def write_report(problems: list[Problem], *, summary: dict) -> Path:
     for key, value in summary.items():
         totals.append([key, value])
     path = files_dir() / f"report-{uuid.uuid4().hex}.xlsx"
-    book.save(path)
+    with private_file(path) as out:
+        book.save(out)
     return path
 
 

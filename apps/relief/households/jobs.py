@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from relief.core.files import prune_older_than
 from relief.core.jobs import job_progress
 from relief.core.models import Job
 from relief.households import duplicates
@@ -38,6 +40,9 @@ def import_job(*, job: Job, file: str, mapping: str, mode: str, dry_run: bool, d
     else:
         job.message = _("Nothing imported: %(problems)s problems.") % {"problems": outcome["problems"]}
     job.result_file = outcome["report"] or ""
+    if result.committed:
+        # The retention period runs from the commit: touched now, pruned upload_retention_days later.
+        (files_dir() / file).touch()
     outcome["next"] = reverse("households:import-review", args=[job.pk])
     return outcome
 
@@ -52,3 +57,10 @@ def duplicate_scan_job(*, job: Job, threshold: float = duplicates.THRESHOLD) -> 
         "pairs": result["pairs_compared"], "new": result["candidates_new"]}
     result["next"] = reverse("households:duplicates")
     return result
+
+
+def imports_prune_job(*, job: Job) -> dict:
+    """Uploaded registration files (and their mappings and reports) hold personal data: each is deleted
+    ``upload_retention_days`` after its import was committed, or after its upload if it never was."""
+    removed = prune_older_than(files_dir(), days=settings.RELIEF_LIMITS["upload_retention_days"])
+    return {"removed": len(removed)}

@@ -10,12 +10,15 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.utils import ErrorDict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from relief.core import uploads
+from relief.core.files import private_file, private_write
 from relief.core.jobs import job_start
 from relief.core.models import Job
 from relief.core.roles import ADMINISTRATOR, has_role
@@ -210,29 +213,45 @@ def collector_remove(request: HttpRequest, number: str, collector_id: int) -> Ht
 @login_required
 def import_upload(request: HttpRequest) -> HttpResponse:
     access.require_personal(request.user)
+    if request.method == "POST":
+        try:
+            # Refused on its declared length, before Django reads the body.
+            uploads.check_request_size(request)
+        except uploads.UploadRefused as exc:
+            # The body stays unread: a form bound to nothing, carrying only this error.
+            form = ImportForm(data={})
+            form.full_clean()
+            form._errors = ErrorDict({"file": form.error_class([str(exc)])})
+            return render(request, "households/import.html", {"form": form, "title": _("Import registrations")},
+                          status=413)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         suffix = "." + upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
         if suffix not in (".xlsx", ".csv"):
             form.add_error("file", _("use an .xlsx or .csv file"))
+        else:
+            try:
+                uploads.check_upload(upload)
+            except uploads.UploadRefused as exc:
+                form.add_error("file", str(exc))
         mapping = form.cleaned_data["mapping"]
         token = uuid.uuid4().hex
         if form.cleaned_data.get("mapping_file") and not form.errors:
             try:
-                data = json.loads(form.cleaned_data["mapping_file"].read().decode("utf-8"))
+                data = uploads.load_json(form.cleaned_data["mapping_file"].read().decode("utf-8"))
                 Mapping.load(data)
             except (ValueError, UnicodeDecodeError, ImportFileError) as exc:
                 form.add_error("mapping_file", str(exc))
             else:
                 mapping = str(files_dir() / f"{token}-mapping.json")
-                (files_dir() / f"{token}-mapping.json").write_text(json.dumps(data), encoding="utf-8")
+                private_write(files_dir() / f"{token}-mapping.json", json.dumps(data))
         site = form.cleaned_data.get("default_site")
         if site is not None:
             access.require_site(request.user, site)
         if not form.errors:
             stored = f"{token}{suffix}"
-            with (files_dir() / stored).open("wb") as out:
+            with private_file(files_dir() / stored) as out:
                 for chunk in upload.chunks():
                     out.write(chunk)
             job = job_start(kind="households-import-check", function="relief.households.jobs.import_job",

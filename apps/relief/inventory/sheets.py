@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 
+from relief.core import uploads
 from relief.inventory.models import PhysicalCount
 from relief.inventory.services import CountRow
 
@@ -29,6 +30,12 @@ def count_sheet_xlsx(count: PhysicalCount) -> bytes:
 def count_rows_from_xlsx(upload) -> list[CountRow]:
     """Rows of an uploaded sheet; blank counted cells are skipped (not counted yet)."""
     try:
+        # Size, inflation and the declared sheet first: openpyxl walks every declared cell.
+        uploads.check_size(getattr(upload, "size", None))
+        uploads.check_xlsx(upload)
+    except uploads.UploadRefused as exc:
+        raise ValidationError(_("sheet: %(problem)s") % {"problem": exc}) from None
+    try:
         book = load_workbook(upload, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
         raise ValidationError(_("sheet: not an XLSX workbook (%(error)s)") % {"error": exc.__class__.__name__}) \
@@ -41,7 +48,11 @@ def count_rows_from_xlsx(upload) -> list[CountRow]:
             "columns": ", ".join(missing)})
     at = {name: header.index(name) for name in ("item", "lot", "counted")}
     found = []
+    cap = uploads.limits()["upload_rows"] + 1
     for n, row in enumerate(rows, start=2):
+        if n > cap:  # a sheet whose dimension understated it
+            raise ValidationError(_("sheet: more than %(n)s rows (site config \"limits\": upload_rows)") % {
+                "n": f"{cap - 1:,}"})
         if not row or all(c is None for c in row):
             continue
         counted = row[at["counted"]] if len(row) > at["counted"] else None

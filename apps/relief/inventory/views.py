@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
+from relief.core import uploads
 from relief.core.documents import DocumentError
 from relief.core.roles import ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER, require_role
 from relief.inventory import access, pdf, selectors, services, sheets
@@ -237,7 +238,15 @@ def count_sheet(request: HttpRequest, pk: int) -> HttpResponse:
 def count_upload(request: HttpRequest, pk: int) -> HttpResponse:
     count = _count_for(request, pk, post=True)
     errors: list[str] = []
+    refused = None
     if request.method == "POST":
+        try:
+            uploads.check_request_size(request)  # before Django reads the body
+        except uploads.UploadRefused as exc:
+            refused = str(exc)
+    if refused:
+        errors.append(_("sheet: %(problem)s") % {"problem": refused})
+    elif request.method == "POST":
         upload = request.FILES.get("sheet")
         if upload is None:
             errors.append(_("sheet: choose the filled-in XLSX file"))

@@ -23,4 +23,5 @@ class Command(BaseCommand):
         except ValueError as exc:
             self.stderr.write(str(exc))
             sys.exit(2)
-        call_command("rqworker", *names, burst=burst, with_scheduler=False)
+        call_command("rqworker", *names, burst=burst, with_scheduler=False,
+                     worker_class="relief.core.jobs.ReliefWorker")

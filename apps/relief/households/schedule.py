@@ -1,0 +1,3 @@
+PERIODIC = [
+    ("households-imports-prune", 3600, "relief.households.jobs.imports_prune_job", "short"),
+]
