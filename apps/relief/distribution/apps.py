@@ -8,7 +8,13 @@ class DistributionConfig(AppConfig):
     verbose_name = _("Distribution")
 
     def ready(self) -> None:
+        from relief.distribution import receivers
         from relief.distribution.services import on_household_merged
-        from relief.households.signals import household_merged
+        from relief.households import signals
 
-        household_merged.connect(on_household_merged, dispatch_uid="distribution-household-merged")
+        signals.household_merged.connect(on_household_merged, dispatch_uid="distribution-household-merged")
+        signals.households_left.connect(receivers.households_left, dispatch_uid="distribution-households-left")
+        signals.households_transferred.connect(receivers.households_transferred,
+                                               dispatch_uid="distribution-households-transferred")
+        signals.households_reactivated.connect(receivers.households_reactivated,
+                                               dispatch_uid="distribution-households-reactivated")

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from django.db.models import Count, F, Q, Sum
 
-from relief.distribution.models import Card, CardStatus, Entitlement, EntitlementStatus, Redemption, RedemptionLine
+from relief.distribution.models import (
+    COLLECTABLE,
+    Card,
+    CardStatus,
+    Entitlement,
+    EntitlementStatus,
+    Redemption,
+    RedemptionLine,
+)
 from relief.distribution.services import VOUCHER_REDEMPTION
+from relief.households.models import HouseholdStatus
 from relief.inventory.models import StockLedgerEntry
 
 
@@ -35,4 +44,11 @@ def run() -> list[str]:
         .filter(n__gt=1).count()
     if doubled:
         problems.append(f"{doubled} household(s) with more than one active card")
+    # What a household that left must not keep: the lifecycle services end these in the same transaction.
+    carded = list(Card.objects.filter(status=CardStatus.ACTIVE).exclude(household__status=HouseholdStatus.ACTIVE)
+                  .values_list("household__number", flat=True).order_by("household__number")[:20])
+    problems += [f"household {n}: not active but holds an active card" for n in carded]
+    owed = list(Entitlement.objects.filter(status__in=COLLECTABLE).exclude(household__status=HouseholdStatus.ACTIVE)
+                .values_list("household__number", flat=True).distinct().order_by("household__number")[:20])
+    problems += [f"household {n}: not active but has entitlements still to collect" for n in owed]
     return problems

@@ -6,7 +6,7 @@ import base64
 from collections import defaultdict
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -89,8 +89,10 @@ def event_manifest(event: DistributionEvent) -> dict:
         if collectors.get(household_id):
             entry["a"] = collectors[household_id]
         cards[serial] = entry
-    revoked = list(Card.objects.filter(household__site_id=event.site_id).exclude(status=CardStatus.ACTIVE)
-                   .values_list("serial", flat=True).order_by("serial"))
+    # A household transferred away still carries its old site's card: that serial is revoked here too.
+    mine = Q(household__site_id=event.site_id) | Q(serial__startswith=f"{event.site.code}-")
+    revoked = list(Card.objects.filter(mine)
+                   .exclude(status=CardStatus.ACTIVE).values_list("serial", flat=True).order_by("serial"))
     return {
         "version": MANIFEST_VERSION,
         "event": event_summary(event),

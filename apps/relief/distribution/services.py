@@ -22,6 +22,7 @@ from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from simple_history.utils import bulk_update_with_history
 
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocStatus, DocumentError
@@ -35,6 +36,7 @@ from relief.distribution.models import (
     CardStatus,
     Collector,
     CycleGeneration,
+    CycleSite,
     DistributionCycle,
     DistributionEvent,
     Entitlement,
@@ -457,6 +459,112 @@ def on_household_merged(sender, *, survivor: Household, merged: Household, user=
         _end_card(card=card, status=CardStatus.REVOKED, note=f"merged into {survivor.number}", user=user)
     Entitlement.objects.filter(household=merged, status__in=COLLECTABLE).update(
         status=EntitlementStatus.CANCELLED, updated_at=timezone.now())
+
+
+# --- households leave, move and come back (receivers of the registry's lifecycle signals) -----------------------
+
+
+def _end_cards(*, household_ids: list[int], status: str, note: str, user) -> list[Card]:
+    cards = lock_rows(Card.objects.filter(household_id__in=household_ids, status=CardStatus.ACTIVE))
+    now = timezone.now()
+    for card in cards:
+        card.status, card.status_reason, card.status_changed_at = status, note[:200], now
+    if cards:
+        bulk_update_with_history(cards, Card, ["status", "status_reason", "status_changed_at"], default_user=user)
+    return cards
+
+
+def _cards_reissue(*, households: list[Household], user) -> list[Card]:
+    """The next generation of card for each household (its token names the household's site now)."""
+    last = dict(Card.objects.filter(household_id__in=[h.pk for h in households]).values_list("household_id")
+                .annotate(g=Max("generation")).values_list("household_id", "g"))
+    return [_new_card(household=h, generation=last.get(h.pk, 0) + 1, user=user)
+            for h in sorted(households, key=lambda h: h.pk)]
+
+
+def _reservations_trim(*, places: set[tuple[int, int]], user) -> None:
+    """After entitlements of these (cycle, site) places were cancelled or moved away: release what their
+    reservation holds beyond what is still to collect there. Never reserves more (an event closed since has
+    released its stock on purpose; the next event reserves again)."""
+    for cycle_id, site_id in sorted(places):
+        cycle_site = CycleSite.objects.select_related("warehouse", "site", "cycle").filter(
+            cycle_id=cycle_id, site_id=site_id).first()
+        if cycle_site is None:
+            continue
+        reference = cycle_site.cycle.reservation_reference(cycle_site.site.code)
+        need = dict(Entitlement.objects.filter(cycle_id=cycle_id, site_id=site_id, status__in=COLLECTABLE)
+                    .values_list("item_id").annotate(total=Sum(F("qty") - F("qty_collected")))
+                    .values_list("item_id", "total"))
+        items = Item.objects.in_bulk(set(Entitlement.objects.filter(cycle_id=cycle_id, site_id=site_id)
+                                         .values_list("item_id", flat=True).distinct()))
+        for item_id in sorted(items):
+            held = inventory_selectors.reserved_for(warehouse=cycle_site.warehouse, item=items[item_id],
+                                                    reference=reference)
+            wanted = need.get(item_id) or 0
+            if held > wanted:
+                inventory.reservation_set(warehouse=cycle_site.warehouse, item=items[item_id], reference=reference,
+                                          qty=wanted, user=user)
+
+
+def _reservations_top_up(*, places: set[tuple[int, int]], user) -> None:
+    """Entitlements moved into these (cycle, site) places: reserve for them where an event there is still to
+    come or open (a shortfall is left for the event's opening to report, as at generation)."""
+    for cycle_id, site_id in sorted(places):
+        if not DistributionEvent.objects.filter(cycle_id=cycle_id, site_id=site_id,
+                                                status__in=[EventStatus.PLANNED, EventStatus.OPEN]).exists():
+            continue
+        cycle = DistributionCycle.objects.get(pk=cycle_id)
+        _reservations_sync(cycle=cycle, user=user, site_ids=[site_id])
+
+
+def households_left_carry(*, households: list[Household], user, note: str = "", reason: str = "") -> None:
+    """Receiver of ``households_left`` (after shelter's, in the same transaction): the active card is revoked,
+    so it scans as revoked online and is listed revoked in offline manifests; whatever is still to collect is
+    cancelled and its reserved stock released. What was handed over stays as it was."""
+    ids = [h.pk for h in households]
+    _end_cards(household_ids=ids, status=CardStatus.REVOKED, note=note or f"household left ({reason})", user=user)
+    open_ = lock_rows(Entitlement.objects.filter(household_id__in=ids, status__in=COLLECTABLE))
+    if not open_:
+        return
+    Entitlement.objects.filter(pk__in=[e.pk for e in open_]).update(status=EntitlementStatus.CANCELLED,
+                                                                     updated_at=timezone.now())
+    _reservations_trim(places={(e.cycle_id, e.site_id) for e in open_}, user=user)
+
+
+def households_transferred_carry(*, households: list[Household], from_site_ids: dict[int, int], user,
+                                 note: str = "") -> None:
+    """Receiver of ``households_transferred``: the card naming the old site is revoked and a new one issued for
+    the new site; what is still to collect follows the household where its cycle serves the new site (and is
+    reserved there if an event is to come), else it is cancelled; the old site's reservation is trimmed."""
+    ids = [h.pk for h in households]
+    _end_cards(household_ids=ids, status=CardStatus.REPLACED, note=note or "transferred to another site", user=user)
+    _cards_reissue(households=[h for h in households if h.status == HouseholdStatus.ACTIVE], user=user)
+    open_ = lock_rows(Entitlement.objects.filter(household_id__in=ids, status__in=COLLECTABLE))
+    if not open_:
+        return
+    new_site = {h.pk: h.site_id for h in households}
+    served = set(CycleSite.objects.filter(cycle_id__in={e.cycle_id for e in open_},
+                                          site_id__in=set(new_site.values())).values_list("cycle_id", "site_id"))
+    now = timezone.now()
+    moved, cancelled = [], []
+    for e in open_:
+        target = new_site[e.household_id]
+        (moved if (e.cycle_id, target) in served else cancelled).append(e)
+    left_places = {(e.cycle_id, e.site_id) for e in open_}
+    for e in moved:
+        e.site_id, e.updated_at = new_site[e.household_id], now
+    Entitlement.objects.bulk_update(moved, ["site_id", "updated_at"], batch_size=2000)
+    Entitlement.objects.filter(pk__in=[e.pk for e in cancelled]).update(status=EntitlementStatus.CANCELLED,
+                                                                        updated_at=now)
+    _reservations_trim(places=left_places, user=user)
+    _reservations_top_up(places={(e.cycle_id, e.site_id) for e in moved}, user=user)
+
+
+def households_reactivated_carry(*, households: list[Household], user) -> None:
+    """Receiver of ``households_reactivated``: a new card (the old one was revoked when it left)."""
+    have = set(Card.objects.filter(household_id__in=[h.pk for h in households], status=CardStatus.ACTIVE)
+               .values_list("household_id", flat=True))
+    _cards_reissue(households=[h for h in households if h.pk not in have], user=user)
 
 
 # --- verify and redeem ---------------------------------------------------------------------------------------

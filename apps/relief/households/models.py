@@ -24,6 +24,15 @@ class HouseholdStatus(models.TextChoices):
     MERGED = "merged", _("Merged into another household")
 
 
+class ExitReason(models.TextChoices):
+    """Why a household stopped being active; a transfer keeps it active in another site."""
+
+    DEPARTED = "departed", _("Left the site")
+    RETURNED = "returned", _("Returned home (voluntary repatriation)")
+    DECEASED = "deceased", _("Last member died")
+    OTHER = "other", _("Other")
+
+
 CONSENT_PURPOSES = {
     "registration": _("Registration and case management"),
     "assistance": _("Distributions and assistance"),
@@ -60,6 +69,10 @@ class Household(models.Model):
     registered_on = models.DateField(_("registration date"))
     status = models.CharField(_("status"), max_length=10, choices=HouseholdStatus.choices,
                               default=HouseholdStatus.ACTIVE, db_index=True)
+    # Set when the household stops being active (departure, return, death of its last member), cleared when
+    # it is reactivated; the history keeps earlier ones.
+    exit_reason = models.CharField(_("reason it left"), max_length=10, choices=ExitReason.choices, blank=True)
+    exit_date = models.DateField(_("date it left"), null=True, blank=True)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, editable=False,
                                     related_name="merged_households", verbose_name=_("merged into"))
     # Maintained by the services from the active members, never typed in.

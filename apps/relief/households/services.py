@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
 
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.naming import naming_next
@@ -21,12 +22,18 @@ from relief.households.models import (
     AlternateCollector,
     DuplicateCandidate,
     DuplicateStatus,
+    ExitReason,
     Household,
     HouseholdStatus,
     Member,
     Relationship,
 )
-from relief.households.signals import household_merged
+from relief.households.signals import (
+    household_merged,
+    households_left,
+    households_reactivated,
+    households_transferred,
+)
 from relief.households.validation import Places, clean_household, clean_member, head_problems
 
 DERIVED_FIELDS = ["size", "female_headed", "child_headed", "older_person_headed"]
@@ -139,18 +146,164 @@ def household_update(*, user, household: Household, fields: dict, places: Places
 
 @retry_on_deadlock
 def household_set_status(*, user, household: Household, status: str) -> Household:
-    """Mark a household active, inactive or departed (merging has its own action)."""
+    """Mark a household active, inactive or departed (merging has its own action). Leaving and coming back
+    carry the household's plot, card and entitlements along (``households_leave``, ``household_reactivate``)."""
     allowed = [HouseholdStatus.ACTIVE, HouseholdStatus.INACTIVE, HouseholdStatus.DEPARTED]
     if status not in allowed:
         _raise({"status": _("must be one of: %(allowed)s") % {"allowed": ", ".join(allowed)}})
+    fresh = Household.objects.get(pk=household.pk)
+    if fresh.status == status:
+        return fresh
+    if status == HouseholdStatus.ACTIVE:
+        return household_reactivate(user=user, household=fresh)
+    reason = ExitReason.DEPARTED if status == HouseholdStatus.DEPARTED else ExitReason.OTHER
+    (left,) = households_leave(user=user, households=[fresh], reason=reason)
+    return left
+
+
+# --- lifecycle: a household leaves, moves to another site, comes back ------------------------------------------
+
+# Who may still leave: a household already gone (or merged away) has nothing left to carry.
+LEAVING_FROM = (HouseholdStatus.ACTIVE, HouseholdStatus.INACTIVE)
+NOTE_LIMIT = 200
+
+
+def _status_after(reason: str) -> str:
+    # Departure and return take the household off the site; a household whose last member died, or one set
+    # aside for another reason, stays on the site's books as inactive.
+    if reason in (ExitReason.DEPARTED, ExitReason.RETURNED):
+        return HouseholdStatus.DEPARTED
+    return HouseholdStatus.INACTIVE
+
+
+def lifecycle_problems(household: Household, *, reason: str, active_members: int | None = None) -> list[str]:
+    """Why ``household`` cannot leave for ``reason`` now (empty: it can). Shared by the one-by-one service and
+    the convoy, so a manifest row is refused for the same words as the desk would be."""
+    if household.status == HouseholdStatus.MERGED:
+        return [_("%(number)s was merged into another household") % {"number": household.number}]
+    if household.status not in LEAVING_FROM:
+        return [_("%(number)s already left (%(status)s on %(day)s)") % {
+            "number": household.number, "status": household.get_status_display(),
+            "day": f"{household.exit_date:%Y-%m-%d}" if household.exit_date else "?"}]
+    if reason == ExitReason.DECEASED and (active_members or 0) > 1:
+        return [_("%(number)s still has %(n)s active members: remove those who died or left first") % {
+            "number": household.number, "n": active_members}]
+    return []
+
+
+def _clean_leave(*, reason: str, on: date | None, note: str) -> tuple[date, str]:
+    errors = {}
+    if reason not in ExitReason.values:
+        errors["reason"] = _("choose one of: %(choices)s") % {"choices": ", ".join(ExitReason.values)}
+    today = timezone.localdate()
+    on = on or today
+    if on > today:
+        errors["date"] = _("cannot be in the future")
+    note = (note or "").strip()
+    if len(note) > NOTE_LIMIT:
+        errors["note"] = _("is longer than %(limit)s characters") % {"limit": NOTE_LIMIT}
+    _raise(errors)
+    return on, note
+
+
+@retry_on_deadlock
+def households_leave(*, user, households: Sequence[Household], reason: str, on: date | None = None,
+                     note: str = "") -> list[Household]:
+    """Households leave for ``reason`` (departure, voluntary return, death of the last member, other), all in one
+    transaction with everything they hold: the allocation ends with that reason and its plot is vacant, waiting
+    entries close, the active card is revoked, open and owed entitlements are cancelled and their stock released
+    (the receivers of ``households_left``). Any household that cannot leave refuses the whole call, named."""
+    on, note = _clean_leave(reason=reason, on=on, note=note)
+    if not households:
+        return []
+    with transaction.atomic():
+        locked = _lock(*households)
+        members = {}
+        if reason == ExitReason.DECEASED:
+            for member in Member.objects.filter(household__in=locked, active=True):
+                members.setdefault(member.household_id, []).append(member)
+        problems = [p for h in locked
+                    for p in lifecycle_problems(h, reason=reason, active_members=len(members.get(h.pk, [])))]
+        if problems:
+            raise ValidationError({"household": problems})
+        status = _status_after(reason)
+        for household in locked:
+            household.status, household.exit_reason, household.exit_date = status, reason, on
+            if reason == ExitReason.DECEASED:
+                household.size = 0
+                household.female_headed = household.child_headed = household.older_person_headed = False
+            household._history_user = user
+        if reason == ExitReason.DECEASED:
+            dead = [m for rows in members.values() for m in rows]
+            for member in dead:
+                member.active = False
+                member._history_user = user
+            if dead:
+                bulk_update_with_history(dead, Member, ["active"], default_user=user)
+        now = timezone.now()
+        for household in locked:
+            household.updated_at = now
+        bulk_update_with_history(locked, Household, ["status", "exit_reason", "exit_date", *DERIVED_FIELDS,
+                                                     "updated_at"], default_user=user)
+        households_left.send(sender=Household, households=locked, reason=reason, on=on, note=note, user=user)
+        return locked
+
+
+@retry_on_deadlock
+def households_transfer(*, user, households: Sequence[Household], site, note: str = "") -> list[Household]:
+    """Households move to another site of the office and stay active: their allocation ends (transferred), the
+    card naming the old site is revoked and a new one issued, open entitlements follow them where the cycle
+    serves the new site and are cancelled where it does not, and they wait for a plot there."""
+    note = (note or "").strip()
+    if len(note) > NOTE_LIMIT:
+        _raise({"note": _("is longer than %(limit)s characters") % {"limit": NOTE_LIMIT}})
+    if not households:
+        return []
+    with transaction.atomic():
+        locked = _lock(*households)
+        problems = []
+        for household in locked:
+            if household.status != HouseholdStatus.ACTIVE:
+                problems.append(_("%(number)s is not active (%(status)s)") % {
+                    "number": household.number, "status": household.get_status_display()})
+            elif household.site_id == site.pk:
+                problems.append(_("%(number)s already lives in %(site)s") % {
+                    "number": household.number, "site": site.code})
+        if problems:
+            raise ValidationError({"household": problems})
+        from_site_ids = {h.pk: h.site_id for h in locked}
+        now = timezone.now()
+        for household in locked:
+            household.site, household.block, household.updated_at = site, None, now
+            household._history_user = user
+        bulk_update_with_history(locked, Household, ["site", "block", "updated_at"], default_user=user)
+        households_transferred.send(sender=Household, households=locked, from_site_ids=from_site_ids, note=note,
+                                    user=user)
+        return locked
+
+
+def household_transfer(*, user, household: Household, site, note: str = "") -> Household:
+    (moved,) = households_transfer(user=user, households=[household], site=site, note=note)
+    return moved
+
+
+@retry_on_deadlock
+def household_reactivate(*, user, household: Household) -> Household:
+    """A household that left comes back (or was set aside in error): active again with a new card; it waits for
+    a plot like a new arrival, and the next regeneration of a cycle gives it what the rules give."""
     with transaction.atomic():
         (locked,) = _lock(household)
         if locked.status == HouseholdStatus.MERGED:
             raise ValidationError(_("%(number)s was merged; its status cannot change") % {"number": locked.number})
-        if locked.status != status:
-            locked.status = status
-            locked._history_user = user
-            locked.save(update_fields=["status", "updated_at"])
+        if locked.status == HouseholdStatus.ACTIVE:
+            return locked
+        if not locked.members.filter(active=True, is_head=True).exists():
+            raise ValidationError({"household": [_("%(number)s has no active head: add the members who came back "
+                                                   "and make one head first") % {"number": locked.number}]})
+        locked.status, locked.exit_reason, locked.exit_date = HouseholdStatus.ACTIVE, "", None
+        locked._history_user = user
+        locked.save(update_fields=["status", "exit_reason", "exit_date", "updated_at"])
+        households_reactivated.send(sender=Household, households=[locked], user=user)
         return locked
 
 

@@ -36,4 +36,11 @@ def run() -> list[str]:
         .filter(Exists(housed)).count()
     if waiting_housed:
         problems.append(f"shelter: {waiting_housed} new-arrival waiting entries for households that have a plot")
+    # A household that left holds no plot and waits for none (the lifecycle services end both with it).
+    gone = list(Allocation.objects.filter(ended_at__isnull=True).exclude(household__status="active")
+                .values_list("household__number", flat=True).order_by("household__number")[:20])
+    problems += [f"household {n}: not active but still allocated a plot" for n in gone]
+    waiting_gone = list(WaitingEntry.objects.filter(status=WaitingStatus.WAITING).exclude(household__status="active")
+                        .values_list("household__number", flat=True).order_by("household__number")[:20])
+    problems += [f"household {n}: not active but still on the waiting list" for n in waiting_gone]
     return problems

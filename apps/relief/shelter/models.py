@@ -97,6 +97,9 @@ class Plot(models.Model):
 class EndReason(models.TextChoices):
     RELOCATED = "relocated", _("Relocated to another plot")
     DEPARTED = "departed", _("Household left the site")
+    RETURNED = "returned", _("Household returned home")
+    DECEASED = "deceased", _("Last member of the household died")
+    TRANSFERRED = "transferred", _("Household transferred to another site")
     MERGED = "merged", _("Household merged into another")
     ERROR = "error", _("Recorded in error")
     OTHER = "other", _("Other")

@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocumentError
@@ -39,6 +39,7 @@ from relief.shelter.models import (
     WaitingStatus,
 )
 from relief.shelter.rules import SPHERE_M2_PER_PERSON, space_needed
+from relief.shelter.signals import allocations_ended, allocations_started
 
 # Checks an Administrator may override with a recorded reason; every other check is absolute.
 OVERRIDABLE = {"sphere", "access"}
@@ -161,6 +162,7 @@ def _allocate(*, user, plot: Plot, household, override_reason: str = "", source:
     _set_plot_status(plot, PlotStatus.ALLOCATED, user=user)
     _close_waiting(household_ids=[household.pk], allocations={household.pk: allocation}, user=user)
     _live_in_block(user=user, household=household, plot=plot)
+    allocations_started.send(sender=Allocation, allocations=[allocation], user=user)
     return allocation
 
 
@@ -173,6 +175,7 @@ def _end(allocation: Allocation, *, user, reason: str, note: str = "", free_plot
     allocation.save(update_fields=["ended_at", "ended_by", "end_reason", "end_note"])
     if free_plot is not None:
         _set_plot_status(free_plot, PlotStatus.VACANT, user=user)
+    allocations_ended.send(sender=Allocation, allocations=[allocation], user=user)
 
 
 def _close_waiting(*, household_ids: list[int], allocations: dict[int, Allocation], user) -> None:
@@ -432,6 +435,7 @@ def plan_post(*, plan: AllocationPlan, user) -> None:
         if problems:
             raise DocumentError(_("line %(line)s: %(problems)s; nothing was allocated") % {
                 "line": line.line_no, "problems": "; ".join(p.message for p in problems)})
+    started = []
     for line in lines:
         household, plot = households[line.household_id], plots[line.plot_id]
         previous = current.get(household.pk) if line.entry.reason != WaitingReason.NEW_ARRIVAL else None
@@ -453,6 +457,8 @@ def plan_post(*, plan: AllocationPlan, user) -> None:
         entry._history_user = user
         entry.save(update_fields=["status", "allocation", "closed_at"])
         _live_in_block(user=user, household=household, plot=plot)
+        started.append(allocation)
+    allocations_started.send(sender=Allocation, allocations=started, user=user)
 
 
 def plan_submit(*, user, plan: AllocationPlan) -> AllocationPlan:
@@ -477,6 +483,7 @@ def household_merge_move(*, user, survivor, merged) -> None:
                                started_by=user)
             moved._history_user = user
             moved.save()
+            allocations_started.send(sender=Allocation, allocations=[moved], user=user)
             survivor_housed = True
     entry = WaitingEntry.objects.filter(household_id=merged.pk, status=WaitingStatus.WAITING).first()
     if entry is not None:
@@ -495,3 +502,76 @@ def household_merge_move(*, user, survivor, merged) -> None:
     # A draft plan may not allocate a household that no longer exists on its own.
     for line in AllocationPlanLine.objects.filter(household_id=merged.pk, plan__status="draft"):
         line.delete()
+
+
+# --- households leave, move and come back (receivers of the registry's lifecycle signals) ---------------------
+
+# The registry's exit reasons, as the end reason of the allocation they close.
+END_REASON_OF_EXIT = {"departed": EndReason.DEPARTED, "returned": EndReason.RETURNED,
+                      "deceased": EndReason.DECEASED, "other": EndReason.OTHER}
+
+
+def _households_vacate(*, user, household_ids: list[int], reason: str, note: str) -> list[Allocation]:
+    """End the active allocations of these households and free their plots, withdraw their waiting entries and
+    their lines of draft plans. Inside the lifecycle transaction, after the households' locks: plots, then
+    allocations, each in id order. Returns the allocations ended."""
+    now = timezone.now()
+    current = list(Allocation.objects.filter(household_id__in=household_ids, ended_at__isnull=True)
+                   .values_list("pk", "plot_id"))
+    ended: list[Allocation] = []
+    if current:
+        plots = _lock_plots([plot_id for _pk, plot_id in current])
+        ended = lock_rows(Allocation.objects.filter(pk__in=[pk for pk, _plot in current], ended_at__isnull=True))
+        for allocation in ended:
+            allocation.ended_at, allocation.ended_by, allocation.end_reason = now, user, reason
+            allocation.end_note = note[:200]
+        bulk_update_with_history(ended, Allocation, ["ended_at", "ended_by", "end_reason", "end_note"],
+                                 default_user=user)
+        freed = [plots[a.plot_id] for a in ended]
+        for plot in freed:
+            plot.status = PlotStatus.VACANT
+        bulk_update_with_history(freed, Plot, ["status"], default_user=user)
+    waiting = lock_rows(WaitingEntry.objects.filter(household_id__in=household_ids, status=WaitingStatus.WAITING))
+    for entry in waiting:
+        entry.status, entry.closed_at = WaitingStatus.WITHDRAWN, now
+        entry.note = (note or str(EndReason(reason).label))[:200]
+    if waiting:
+        bulk_update_with_history(waiting, WaitingEntry, ["status", "closed_at", "note"], default_user=user)
+    for line in AllocationPlanLine.objects.filter(household_id__in=household_ids, plan__status="draft"):
+        line.delete()
+    if ended:
+        allocations_ended.send(sender=Allocation, allocations=ended, user=user)
+    return ended
+
+
+def households_left_move(*, user, households, reason: str, note: str = "") -> None:
+    """Receiver of ``households_left``: their plots are vacant again and nobody waits in their name."""
+    _households_vacate(user=user, household_ids=[h.pk for h in households],
+                       reason=END_REASON_OF_EXIT.get(reason, EndReason.OTHER), note=note)
+
+
+def households_transferred_move(*, user, households, note: str = "") -> None:
+    """Receiver of ``households_transferred``: the plot in the old site is freed and the household waits for
+    one in its new site, since it came with its old reason (a new arrival there)."""
+    _households_vacate(user=user, household_ids=[h.pk for h in households], reason=EndReason.TRANSFERRED,
+                       note=note)
+    _wait_as_new_arrivals(user=user, households=households, note=note)
+
+
+def households_reactivated_move(*, user, households) -> None:
+    """Receiver of ``households_reactivated``: a household back on the books waits for a plot."""
+    _wait_as_new_arrivals(user=user, households=households, note=_("came back"))
+
+
+def _wait_as_new_arrivals(*, user, households, note: str) -> None:
+    ids = [h.pk for h in households]
+    housed = set(Allocation.objects.filter(household_id__in=ids, ended_at__isnull=True)
+                 .values_list("household_id", flat=True))
+    waiting = set(WaitingEntry.objects.filter(household_id__in=ids, status=WaitingStatus.WAITING)
+                  .values_list("household_id", flat=True))
+    now = timezone.now()
+    entries = [WaitingEntry(site_id=h.site_id, household_id=h.pk, reason=WaitingReason.NEW_ARRIVAL, since=now,
+                            note=note[:200], created_by=user)
+               for h in households if h.pk not in housed and h.pk not in waiting]
+    if entries:
+        bulk_create_with_history(entries, WaitingEntry, default_user=user)
