@@ -123,6 +123,9 @@ def build(users: dict[str, User]) -> dict[str, str]:
     case = FeedbackCase.objects.filter(sensitive=False, site__code=NYA).order_by("pk").first()
     pdm = PdmSample.objects.filter(event=event).order_by("pk").first()
     grant = Grant.objects.order_by("pk").first()
+    from relief.replenishment.models import PurchaseRequest
+
+    pr = PurchaseRequest.objects.filter(status="submitted").exclude(supplier="").order_by("pk").first()
 
     # Jobs, each with its owner; the files their download pages serve.
     job = job_start(kind="sample", function="relief.core.jobs.sample_job", arguments={"steps": 1},
@@ -147,6 +150,7 @@ def build(users: dict[str, User]) -> dict[str, str]:
         "event": str(event.pk), "issue": str(issue.pk), "cycle": str(cycle.pk), "site": NYA,
         "plot": plot.code, "plan": plan.number, "allocation_ended": ended.number, "rplan": rplan.number,
         "case": case.number, "pdm": pdm.number, "grant": quote(grant.code, safe=""),
+        "pr": pr.number,
         "job": str(job.pk), "import_job": str(import_job.pk), "cards_job": str(cards_job.pk),
         "today": timezone.localdate().isoformat(), "auditor_password": PASSWORD,
         "yesterday": (timezone.localdate() - datetime.timedelta(days=1)).isoformat(),

@@ -167,6 +167,11 @@ MATRIX: dict[str, tuple[Check, ...]] = {
     "replenishment/plans/<str:number>/": (get("/replenishment/plans/{rplan}/", PLAN_VIEWERS),
                                           post("/replenishment/plans/{rplan}/", PLANNERS)),
     "replenishment/plans/<str:number>/xlsx/": (get("/replenishment/plans/{rplan}/xlsx/", PLAN_VIEWERS),),
+    # Posted with no action: refused with a message, nothing decided.
+    "replenishment/purchase-requests/<str:number>/": (get("/replenishment/purchase-requests/{pr}/", PLAN_VIEWERS),
+                                                      post("/replenishment/purchase-requests/{pr}/", PLANNERS)),
+    "replenishment/purchase-requests/<str:number>/pdf/": (
+        get("/replenishment/purchase-requests/{pr}/pdf/", PLAN_VIEWERS),),
     # --- accountability -----------------------------------------------------------------------------------------
     "feedback/": (get("/feedback/", FEEDBACK_READERS), get("/feedback/?overdue=1&status=all", FEEDBACK_READERS)),
     # Posted empty: the form comes back naming what is missing.
@@ -253,6 +258,12 @@ MATRIX: dict[str, tuple[Check, ...]] = {
     "api/v1/replenishment/plans/<number>/submit": (
         post("/api/v1/replenishment/plans/{rplan}/submit", PLANNERS, ok=(200, 409)),),
     "api/v1/replenishment/dashboard": (get("/api/v1/replenishment/dashboard", PLAN_VIEWERS),),
+    "api/v1/replenishment/purchase-requests/<number>": (
+        get("/api/v1/replenishment/purchase-requests/{pr}", PLAN_VIEWERS),),
+    # A rejection with no reason: 422 naming the note, whoever the planner.
+    "api/v1/replenishment/purchase-requests/<number>/decision": (
+        post("/api/v1/replenishment/purchase-requests/{pr}/decision", PLANNERS, ok=(422,),
+             body={"approve": False, "note": ""}),),
     "api/v1/accountability/feedback": (
         get("/api/v1/accountability/feedback", FEEDBACK_READERS),
         post("/api/v1/accountability/feedback", FEEDBACK_TAKERS, ok=(422,), body={

@@ -31,6 +31,12 @@ RELIEF_DOMAIN_APPS = ["inventory", "households", "shelter", "distribution", "rep
 RELIEF_FEEDBACK_DUE_DAYS = {"complaint": 7, "question": 3, "request": 14, "appreciation": 14, "sensitive": 2,
                             **SITE_CONFIG.raw.get("feedback_due_days", {})}
 RELIEF_SENSITIVE_FEEDBACK_ROLES = SITE_CONFIG.raw.get("sensitive_feedback_roles", ["Administrator"])
+# Purchase requests: who approves, by total in US dollars (the first row whose limit the total is within;
+# a null limit is the top), and the rates that convert other currencies to US dollars (approx.).
+RELIEF_PURCHASE_APPROVAL = SITE_CONFIG.raw.get("purchase_approval", [
+    {"up_to_usd": 5000, "role": "Logistics Manager"}, {"up_to_usd": None, "role": "Administrator"}])
+RELIEF_USD_RATES = {"USD": "1", "TZS": "0.0004", "EUR": "1.08", "CHF": "1.12", "GBP": "1.27",
+                    **SITE_CONFIG.raw.get("usd_rates", {})}
 
 SECRET_KEY = SITE_CONFIG.secret_key
 DEBUG = SITE_CONFIG.debug

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from relief.core.roles import ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER, has_role
-from relief.replenishment.models import ReplenishmentPlan
+from relief.replenishment.models import PurchaseRequest, ReplenishmentPlan
 
 PLANNERS = (ADMINISTRATOR, LOGISTICS_MANAGER)
 VIEWERS = (*PLANNERS, AUDITOR)
@@ -37,3 +37,16 @@ def plan_for(user, number: str, *, submit: bool = False) -> ReplenishmentPlan:
     if plan is None:
         raise Http404(_("No plan %(number)s") % {"number": number})
     return plan
+
+
+def purchase_request_for(user, key: str, *, for_write: bool = False) -> PurchaseRequest:
+    """The purchase request numbered ``key`` for planners (and, to read, Auditors); unknown numbers are 404.
+
+    Deciding on it needs the role its total names too: the service checks that, with the amount at hand.
+    """
+    require_planner(user) if for_write else require_viewer(user)
+    request = (PurchaseRequest.objects.select_related("warehouse", "grant__donor", "approval__decided_by",
+                                                      "created_by", "submitted_by").filter(number=key).first())
+    if request is None:
+        raise Http404(_("No purchase request %(number)s") % {"number": key})
+    return request

@@ -105,13 +105,15 @@ class ReplenishmentPlanAdmin(DocumentAdmin):
 
 class PurchaseRequestLineInline(DocumentLineInline):
     model = PurchaseRequestLine
-    fields = ["item", "qty", "need_by", "explanation"]
+    fields = ["item", "qty", "unit_price", "need_by", "explanation"]
     autocomplete_fields = ["item"]
 
 
 @admin.register(PurchaseRequest)
 class PurchaseRequestAdmin(DocumentAdmin):
-    list_display = ["number", "warehouse", "need_by", "plan", "status", "created_at"]
+    list_display = ["number", "supplier", "warehouse", "need_by", "total", "currency", "approver_role", "status",
+                    "created_at"]
+    readonly_fields = ["total", "total_usd", "approver_role"]
     list_filter = ["status", "warehouse"]
     search_fields = ["number", "plan"]
     inlines = [PurchaseRequestLineInline]

@@ -8,7 +8,7 @@ from ninja import Field, Router, Schema, Status
 
 from relief.core.services import document_submit
 from relief.replenishment import access, selectors, services
-from relief.replenishment.models import ReplenishmentPlan, Truck
+from relief.replenishment.models import PurchaseApproval, ReplenishmentPlan, Truck
 
 router = Router(tags=["replenishment"])
 
@@ -103,3 +103,37 @@ def plan_submit(request, number: str):
 def dashboard(request):
     access.require_viewer(request.user)
     return selectors.dashboard()
+
+
+def _purchase_request(pr) -> dict:
+    approval = PurchaseApproval.objects.filter(request=pr).select_related("decided_by").first()
+    return {"number": pr.number, "status": pr.status, "supplier": pr.supplier, "currency": pr.currency,
+            "warehouse": pr.warehouse.code, "need_by": pr.need_by.isoformat(),
+            "total": str(pr.total) if pr.total is not None else None,
+            "total_usd": str(pr.total_usd) if pr.total_usd is not None else None,
+            "approver_role": pr.approver_role,
+            "decision": None if approval is None else {
+                "decision": approval.decision, "by": approval.decided_by.username, "role": approval.role,
+                "at": approval.decided_at.isoformat(), "note": approval.note},
+            "lines": [{"item": ln.item.code, "qty": ln.qty, "unit_price": None if ln.unit_price is None
+                       else str(ln.unit_price), "need_by": ln.need_by.isoformat()}
+                      for ln in pr.lines.select_related("item").order_by("pk")]}
+
+
+class DecisionIn(Schema):
+    approve: bool
+    note: str = Field("", max_length=300)
+
+
+@router.get("/replenishment/purchase-requests/{number}", response=dict,
+            summary="A purchase request: supplier, prices, total, who must approve, the decision")
+def purchase_request_detail(request, number: str):
+    return _purchase_request(access.purchase_request_for(request.user, number))
+
+
+@router.post("/replenishment/purchase-requests/{number}/decision", response=dict,
+             summary="Approve or reject a submitted purchase request (the role its total needs)")
+def purchase_request_decision(request, number: str, payload: DecisionIn):
+    pr = access.purchase_request_for(request.user, number, for_write=True)
+    services.purchase_request_decide(request=pr, user=request.user, approve=payload.approve, note=payload.note)
+    return _purchase_request(access.purchase_request_for(request.user, number))

@@ -21,7 +21,16 @@ from relief.distribution import services as distribution
 from relief.distribution.models import CycleSite, DistributionCycle, EntitlementRule
 from relief.inventory.models import Donor, Grant, Item, Warehouse
 from relief.replenishment import services
-from relief.replenishment.models import GrantEarmark, Pipeline, PipelineLine, PipelineStage, Route, Truck
+from relief.replenishment.models import (
+    GrantEarmark,
+    Pipeline,
+    PipelineLine,
+    PipelineStage,
+    PurchaseRequest,
+    PurchaseRequestLine,
+    Route,
+    Truck,
+)
 
 # from, to, km, days (Kigoma–Kasulu–Nyarugusu, Kigoma–Kibondo–Nduta, Kibondo–Kakonko–Mtendeli)
 ROADS = [
@@ -71,6 +80,7 @@ def load(*, households: int, stdout) -> None:
                                         else None)
         document_submit(document=pipeline, user=manager)
     rounds = _rounds(sites=sites, items=items, user=manager, today=today)
+    _purchase_requests(items=items, main=main, user=manager, today=today)
     try:
         plan = services.plan_create(user=manager, horizon_days=services.DEFAULT_HORIZON_DAYS)
     except ValidationError as exc:
@@ -105,3 +115,19 @@ def _rounds(*, sites: dict, items: dict, user, today: datetime.date) -> str:
         EntitlementRule.objects.create(cycle=soap, item=items["SOAP-BAR"], per_member_qty="2", member_cap=8)
         made += f", soap round {soap.number} (draft, forecast)"
     return made
+
+
+def _purchase_requests(*, items: dict, main, user, today: datetime.date) -> None:
+    """Two priced requests sent for approval: tarpaulins above the Logistics Manager's limit (an Administrator
+    approves), soap within it (another Logistics Manager or an Administrator approves)."""
+    for code, qty, price in (("TARP-4X6", 800, "36250"), ("SOAP-BAR", 2000, "875")):
+        if code not in items or user is None:
+            continue
+        request = PurchaseRequest.objects.create(
+            warehouse=main, need_by=today + datetime.timedelta(days=30), supplier="Kigoma Traders Ltd",
+            supplier_contact="P.O. Box 112, Kigoma · +255 28 280 0000", currency="TZS", created_by=user,
+            grant=Grant.objects.filter(donor__code="ECHO").order_by("pk").first(),
+            remarks="Local purchase for the next round")
+        PurchaseRequestLine.objects.create(request=request, item=items[code], qty=qty, unit_price=price,
+                                           need_by=request.need_by)
+        document_submit(document=request, user=user)

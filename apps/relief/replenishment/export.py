@@ -60,3 +60,39 @@ def plan_workbook(plan: ReplenishmentPlan) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _pdf_text(value) -> str:
+    """Text for a reportlab paragraph: markup characters escaped (a supplier's name is not markup). The one line
+    to switch to the project-wide reportlab helper when it lands."""
+    from xml.sax.saxutils import escape
+
+    return escape(str(value or ""))
+
+
+def purchase_request_pdf(request) -> bytes:
+    """The request as the supplier and the approver see it: supplier, lines priced, total, the approval."""
+    from django.conf import settings
+
+    from relief.inventory.pdf import render
+
+    approval = getattr(request, "approval", None)
+    facts = [(_("Number"), request.number), (_("Status"), request.get_status_display()),
+             (_("Supplier"), request.supplier), (_("Supplier contact"), request.supplier_contact),
+             (_("Deliver to"), str(request.warehouse)), (_("Needed by"), request.need_by.isoformat()),
+             (_("Charged to grant"), str(request.grant or "")), (_("Currency"), request.currency),
+             (_("Total"), f"{request.total or 0:,.2f} {request.currency}"),
+             (_("Approved by role"), request.approver_role)]
+    if approval is not None:
+        facts.append((_("Decision"), f"{approval.get_decision_display()} · {approval.decided_by} · "
+                                     f"{approval.decided_at:%Y-%m-%d %H:%M} {approval.note}"))
+    else:
+        facts.append((_("Decision"), _("awaiting approval") if request.status == "submitted" else _("draft")))
+    rows = [[ln.item.code, ln.item.name[:40], ln.item.uom, ln.qty, f"{ln.unit_price or 0:,.2f}",
+             f"{ln.amount or 0:,.2f}", ln.need_by.isoformat()]
+            for ln in request.lines.select_related("item").order_by("pk")]
+    return render(title=_("Purchase request"), organisation=_pdf_text(settings.RELIEF_ORGANISATION),
+                  facts=[(label, _pdf_text(value)) for label, value in facts],
+                  header=[_("Item"), _("Description"), _("Unit"), _("Quantity"), _("Unit price"), _("Amount"),
+                          _("Needed by")],
+                  rows=rows, footer=[_("Requested by"), _("Approved by"), _("Supplier")])

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from relief.core.documents import Document, DocumentLine
+from relief.inventory.models import CURRENCIES
 
 
 class Route(models.Model):
@@ -219,7 +220,13 @@ class PlanLine(DocumentLine):
 
 
 class PurchaseRequest(Document):
-    """Goods to buy because no warehouse can cover them, and when they are needed."""
+    """Goods to buy because no warehouse can cover them, from which supplier, at what price, and when.
+
+    Submitting it sends it for approval: it must name a supplier, a currency and a unit price on every line,
+    and its total (converted to US dollars at the site's rates) decides which role approves it
+    (``settings.RELIEF_PURCHASE_APPROVAL``). The decision is its own row (``PurchaseApproval``): the request
+    itself is never changed once submitted.
+    """
 
     naming_series = "PR-{year}-"
 
@@ -227,12 +234,28 @@ class PurchaseRequest(Document):
                                   verbose_name=_("deliver to"))
     need_by = models.DateField(_("needed by"))
     plan = models.CharField(_("from plan"), max_length=40, blank=True)
+    supplier = models.CharField(_("supplier"), max_length=120, blank=True)
+    supplier_contact = models.CharField(_("supplier contact"), max_length=200, blank=True,
+                                        help_text=_("Address, phone or e-mail the order goes to"))
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, blank=True)
+    grant = models.ForeignKey("inventory.Grant", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              verbose_name=_("charged to grant"))
     remarks = models.TextField(_("remarks"), blank=True)
+    # Set when it is submitted (sent for approval), from its lines and the approval thresholds.
+    total = models.DecimalField(_("total"), max_digits=16, decimal_places=2, null=True, blank=True, editable=False)
+    total_usd = models.DecimalField(_("total in USD"), max_digits=16, decimal_places=2, null=True, blank=True,
+                                    editable=False)
+    approver_role = models.CharField(_("approved by role"), max_length=40, blank=True, editable=False)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("purchase request")
+
+    def on_submit(self, *, user) -> None:
+        from relief.replenishment import services
+
+        services.purchase_request_check(request=self)
 
 
 class PurchaseRequestLine(DocumentLine):
@@ -241,12 +264,47 @@ class PurchaseRequestLine(DocumentLine):
     request = models.ForeignKey(PurchaseRequest, on_delete=models.CASCADE, related_name="lines")
     item = models.ForeignKey("inventory.Item", on_delete=models.PROTECT, related_name="+", verbose_name=_("item"))
     qty = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2, null=True, blank=True,
+                                     help_text=_("In the request's currency"))
     need_by = models.DateField(_("needed by"))
     explanation = models.TextField(_("why"), blank=True)
 
     class Meta:
         verbose_name = _("purchase request line")
-        constraints = [models.CheckConstraint(condition=Q(qty__gte=1), name="purchase_line_qty_positive")]
+        constraints = [models.CheckConstraint(condition=Q(qty__gte=1), name="purchase_line_qty_positive"),
+                       models.CheckConstraint(condition=Q(unit_price__isnull=True) | Q(unit_price__gte=0),
+                                              name="purchase_line_price_not_negative")]
 
     def __str__(self) -> str:
         return f"{self.qty} × {self.item_id}"
+
+    @property
+    def amount(self):
+        return None if self.unit_price is None else self.unit_price * self.qty
+
+
+class Decision(models.TextChoices):
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class PurchaseApproval(models.Model):
+    """The approval step of a submitted purchase request: one decision, by someone holding the role its total
+    needs, never the person who submitted it."""
+
+    request = models.OneToOneField(PurchaseRequest, on_delete=models.PROTECT, related_name="approval")
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
+    role = models.CharField(_("as role"), max_length=40)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("decided by"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("purchase approval")
+        constraints = [models.CheckConstraint(condition=Q(decision__in=["approved", "rejected"]),
+                                              name="purchase_approval_decision_known")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.decision}"

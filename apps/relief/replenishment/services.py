@@ -9,23 +9,28 @@ from __future__ import annotations
 import datetime
 import time
 from collections import defaultdict
+from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocStatus, DocumentError
+from relief.core.roles import ADMINISTRATOR, has_role
 from relief.inventory import services as inventory
 from relief.inventory.models import Warehouse
 from relief.replenishment import planner, selectors
 from relief.replenishment.models import (
+    Decision,
     LineKind,
     Pipeline,
     PipelineArrival,
     PipelineLine,
     PlanLine,
+    PurchaseApproval,
     PurchaseRequest,
     PurchaseRequestLine,
     ReplenishmentPlan,
@@ -177,3 +182,65 @@ def pipeline_arrival_record(*, line: PipelineLine, qty: int, receipt: str, user)
                                              "expected") % {"item": line.item.code, "qty": qty,
                                                             "left": line.qty - arrived, "total": line.qty}})
         return PipelineArrival.objects.create(line=line, qty=qty, receipt=receipt.strip()[:40], recorded_by=user)
+
+
+# --- purchase requests ------------------------------------------------------------------------------------
+
+
+def usd(amount: Decimal, currency: str) -> Decimal:
+    """An amount in US dollars at the site's rates (settings.RELIEF_USD_RATES)."""
+    return (amount * Decimal(str(settings.RELIEF_USD_RATES[currency]))).quantize(Decimal("0.01"))
+
+
+def approval_role_for(total_usd: Decimal) -> str:
+    """The role that approves a purchase of this size: the first threshold the total is within."""
+    for step in settings.RELIEF_PURCHASE_APPROVAL:
+        if step["up_to_usd"] is None or total_usd <= Decimal(str(step["up_to_usd"])):
+            return step["role"]
+    return settings.RELIEF_PURCHASE_APPROVAL[-1]["role"]
+
+
+def purchase_request_check(*, request: PurchaseRequest) -> None:
+    """The submit hook (sending it for approval): supplier, currency and every price given, all problems at
+    once; then its total and the role that must approve it are written while it is still a draft."""
+    lines = list(request.lines.select_related("item").order_by("pk"))
+    problems = []
+    if not request.supplier.strip():
+        problems.append(_("name the supplier"))
+    if request.currency not in settings.RELIEF_USD_RATES:
+        problems.append(_("choose the currency of the prices"))
+    if not lines:
+        problems.append(_("%(number)s has no lines") % {"number": request.number})
+    problems += [_("line %(n)d (%(item)s): give the unit price") % {"n": n, "item": ln.item.code}
+                 for n, ln in enumerate(lines, start=1) if ln.unit_price is None]
+    if problems:
+        raise DocumentError("; ".join(problems))
+    request.total = sum((ln.unit_price * ln.qty for ln in lines), Decimal(0))
+    request.total_usd = usd(request.total, request.currency)
+    request.approver_role = approval_role_for(request.total_usd)
+    request.save(update_fields=["total", "total_usd", "approver_role"])
+
+
+@retry_on_deadlock
+def purchase_request_decide(*, request: PurchaseRequest, user, approve: bool, note: str = "") -> PurchaseApproval:
+    """Approve or reject a submitted request: once, by the role its total needs, not by who submitted it."""
+    note = (note or "").strip()
+    if not approve and not note:
+        raise ValidationError({"note": _("say why it is rejected")})
+    if len(note) > 300:
+        raise ValidationError({"note": _("at most 300 characters")})
+    with transaction.atomic():
+        request = lock_rows(PurchaseRequest.objects.filter(pk=request.pk))[0]
+        if request.status != DocStatus.SUBMITTED:
+            raise DocumentError(_("%(number)s is %(status)s; only a submitted request is approved") % {
+                "number": request.number, "status": request.status})
+        if PurchaseApproval.objects.filter(request=request).exists():
+            raise DocumentError(_("%(number)s has been decided already") % {"number": request.number})
+        if not has_role(user, request.approver_role, ADMINISTRATOR):
+            raise PermissionDenied(_("%(number)s (%(total)s USD) is approved by a %(role)s") % {
+                "number": request.number, "total": request.total_usd, "role": request.approver_role})
+        if request.submitted_by_id == user.pk:
+            raise PermissionDenied(_("Someone other than who sent it for approval decides on it."))
+        return PurchaseApproval.objects.create(
+            request=request, decision=Decision.APPROVED if approve else Decision.REJECTED,
+            role=request.approver_role, note=note, decided_by=user)

@@ -11,12 +11,12 @@ from django.utils.translation import gettext as _
 
 from relief.core.documents import DocumentError
 from relief.core.jobs import job_start
-from relief.core.roles import has_role
+from relief.core.roles import ADMINISTRATOR, has_role
 from relief.core.services import document_submit
-from relief.replenishment import access, selectors
+from relief.replenishment import access, export, selectors
 from relief.replenishment.export import plan_workbook
-from relief.replenishment.models import ReplenishmentPlan, Truck
-from relief.replenishment.services import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS
+from relief.replenishment.models import PurchaseApproval, ReplenishmentPlan, Truck
+from relief.replenishment.services import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS, purchase_request_decide
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -86,4 +86,43 @@ def plan_xlsx(request: HttpRequest, number: str) -> HttpResponse:
     found = access.plan_for(request.user, number)
     response = HttpResponse(plan_workbook(found), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{found.number}.xlsx"'
+    return response
+
+
+@login_required
+def purchase_request(request: HttpRequest, number: str) -> HttpResponse:
+    """A purchase request: its supplier, prices and total; send it for approval; approve or reject it."""
+    if request.method == "POST":
+        found = access.purchase_request_for(request.user, number, for_write=True)
+        action = request.POST.get("action", "")
+        try:
+            if action == "submit":
+                document_submit(document=found, user=request.user)
+            elif action in ("approve", "reject"):
+                purchase_request_decide(request=found, user=request.user, approve=action == "approve",
+                                        note=request.POST.get("note", ""))
+            else:
+                raise ValidationError({"action": _("submit, approve or reject")})
+        except (DocumentError, ValidationError) as exc:
+            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("%(number)s updated.") % {"number": found.number})
+        return redirect("replenishment:purchase-request", number=number)
+    found = access.purchase_request_for(request.user, number)
+    approval = PurchaseApproval.objects.filter(request=found).select_related("decided_by").first()
+    planner = has_role(request.user, *access.PLANNERS)
+    return render(request, "replenishment/purchase_request.html", {
+        "title": found.number, "pr": found, "approval": approval,
+        "lines": found.lines.select_related("item").order_by("pk"),
+        "can_submit": found.is_draft and planner,
+        "can_decide": planner and found.status == "submitted" and approval is None
+        and has_role(request.user, found.approver_role, ADMINISTRATOR) and found.submitted_by_id != request.user.pk,
+    })
+
+
+@login_required
+def purchase_request_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    found = access.purchase_request_for(request.user, number)
+    response = HttpResponse(export.purchase_request_pdf(found), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{found.number}.pdf"'
     return response
