@@ -175,3 +175,13 @@ def test_overdue_cases_on_the_desk_home_page(world):
 def test_scanning_page_offers_the_feedback_link(world):
     page = _client(world.users["distribution"]).get("/scan/").content.decode()
     assert 'id="feedback"' in page and "/feedback/new/" in page
+
+
+def test_kobo_upload_beyond_the_site_limits_is_refused_naming_the_limit(world, settings):
+    client = _client(world.users["registrar"])
+    text = client.post("/feedback/import/", {"file": SimpleUploadedFile("x.txt", b"hello")}).content.decode()
+    assert "upload an .xlsx or .csv export" in text
+    settings.RELIEF_LIMITS = {**settings.RELIEF_LIMITS, "upload_rows": 1}
+    rows = b"category,description,_uuid\nquestion,a,u-1\nquestion,b,u-2\n"
+    text = client.post("/feedback/import/", {"file": SimpleUploadedFile("f.csv", rows)}).content.decode()
+    assert "upload_rows" in text and FeedbackCase.objects.count() == 0

@@ -12,6 +12,7 @@ import io
 from decimal import Decimal
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -64,43 +65,45 @@ def download(rows: list[list], *, name: str, fmt: str, sheet: str = "report") ->
     return response
 
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_UPLOAD_ROWS = 20000
-
-
 class UploadError(ValueError):
     pass
 
 
 def read_rows(uploaded) -> list[dict]:
-    """The first sheet of an uploaded XLSX or CSV (a Kobo export) as dicts by header; bounded in size."""
+    """The first sheet of an uploaded XLSX or CSV (a Kobo export) as dicts by header, within the site's upload
+    limits (core.uploads) checked before anything is read."""
+    from relief.core import uploads
+
     if uploaded is None:
-        raise UploadError("file: choose a file")
-    if uploaded.size > MAX_UPLOAD_BYTES:
-        raise UploadError("file: at most 5 MB")
-    data = uploaded.read()
+        raise UploadError("file: " + _("choose a file"))
     name = (uploaded.name or "").lower()
+    if not name.endswith((".csv", ".xlsx")):
+        raise UploadError("file: " + _("upload an .xlsx or .csv export"))
+    try:
+        uploads.check_upload(uploaded)
+    except uploads.UploadRefused as exc:
+        raise UploadError(f"file: {exc}") from None
+    uploaded.seek(0)
+    data = uploaded.read()
     if name.endswith(".csv"):
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise UploadError("file: the CSV is not UTF-8") from None
-        reader = csv.reader(io.StringIO(text))
-        table = [row for _n, row in zip(range(MAX_UPLOAD_ROWS + 2), reader, strict=False)]
-    elif name.endswith(".xlsx"):
+            raise UploadError("file: " + _("the CSV is not UTF-8")) from None
+        table = list(csv.reader(io.StringIO(text)))
+    else:
         import openpyxl
 
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception:  # noqa: BLE001 - any unreadable workbook is the same answer to the user
-            raise UploadError("file: not a readable XLSX workbook") from None
-        sheet = book.worksheets[0]
-        table = [list(row) for _n, row in zip(range(MAX_UPLOAD_ROWS + 2), sheet.iter_rows(values_only=True),
-                                              strict=False)]
-    else:
-        raise UploadError("file: upload an .xlsx or .csv export")
-    if len(table) > MAX_UPLOAD_ROWS + 1:
-        raise UploadError(f"file: at most {MAX_UPLOAD_ROWS} rows")
+            raise UploadError("file: " + _("not a readable XLSX workbook")) from None
+        table = [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+    try:
+        uploads.check_shape(rows=max(len(table) - 1, 0), columns=max((len(r) for r in table), default=0),
+                            where=uploaded.name or "file")
+    except uploads.UploadRefused as exc:
+        raise UploadError(f"file: {exc}") from None
     if not table:
         return []
     header = [str(h or "").strip() for h in table[0]]
