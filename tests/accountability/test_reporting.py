@@ -163,3 +163,49 @@ def test_unposted_redemption_is_reported_under_no_grant():
                              month="2026-12")
     assert row.as_dict()["grant"] == "—"
     assert Redemption  # the model the reach is counted from
+
+
+def test_grn_pdf_prints_the_unit_value_and_only_a_receipt_carries_one(world):
+    import pypdfium2
+
+    from relief.core.documents import DocumentError
+    from relief.inventory.models import StockEntry, StockEntryLine
+
+    admin = world.users["admin"]
+    entry = inventory.stock_entry_create(entry_type="receipt", user=admin, grant="ECHO-2026-01", lines=[
+        LineData(item="NET", qty=50, target="NYA-DP", unit_value=Decimal("10625"), currency="TZS")])
+    document_submit(document=entry, user=admin)
+    client = Client()
+    client.force_login(world.users["manager"])
+    pdf = client.get(f"/inventory/entries/{entry.number}/pdf/").content
+    assert "10,625.00 TZS" in pypdfium2.PdfDocument(pdf)[0].get_textpage().get_text_range()
+    # A transfer drafted at the desk with a value is refused on submit, naming the line.
+    transfer = StockEntry.objects.create(entry_type="transfer", created_by=admin)
+    StockEntryLine.objects.create(entry=transfer, item=world.items["NET"], qty=1, source=world.points["NYA"],
+                                  target=world.points["NDU"], unit_value=Decimal(1), currency="USD")
+    with pytest.raises(DocumentError) as caught:
+        document_submit(document=transfer, user=admin)
+    assert "line 1: only a receipt sets the value of its lots" in str(caught.value)
+
+
+def test_reach_reads_in_a_fixed_number_of_queries(world, django_assert_num_queries):
+    _redeem(world, 0)
+    with django_assert_num_queries(3):
+        selectors.reach()
+    for n in (1, 2, 3):
+        _redeem(world, n)
+    with django_assert_num_queries(3):
+        assert len(selectors.reach()[0].households) == 4
+
+
+def test_relief_check_finds_a_case_resolved_by_another_households_hand_over(world):
+    from relief.accountability import checks, services
+    from relief.accountability.models import FeedbackCase
+
+    _redeem(world, 0)
+    case = services.case_open(user=world.users["registrar"], category="complaint", subject="non_receipt",
+                              description="no kit", refs=services.CaseRefs(household=world.households[1].number))
+    assert checks.run() == []
+    # Written behind the services' back, as a bad import or a hand edit would.
+    FeedbackCase.objects.filter(pk=case.pk).update(resolved_by=Redemption.objects.get())
+    assert checks.run() == [f"feedback case {case.number} is resolved by a hand-over to another household"]

@@ -123,7 +123,7 @@ class GrantAdmin(SimpleHistoryAdmin):
 
 @admin.register(Lot)
 class LotAdmin(ReadOnlyAdmin):
-    list_display = ["code", "item", "grant", "batch", "expiry", "received_date", "source"]
+    list_display = ["code", "item", "grant", "batch", "expiry", "received_date", "source", "unit_value", "currency"]
     list_filter = ["grant", "item__category"]
     search_fields = ["code", "batch", "item__code"]
     date_hierarchy = "received_date"
@@ -172,7 +172,8 @@ class PostableChoices:
 
 class StockEntryLineInline(PostableChoices, DocumentLineInline):
     model = StockEntryLine
-    fields = ["item", "qty", "source", "target", "lot", "batch", "expiry", "expected_qty", "condition"]
+    fields = ["item", "qty", "source", "target", "lot", "batch", "expiry", "expected_qty", "condition", "unit_value",
+              "currency"]
     autocomplete_fields = ["item", "lot"]
 
 

@@ -601,6 +601,8 @@ def stock_entry_problems(*, entry: StockEntry, lines: list[StockEntryLine]) -> l
             problems.append(_("line %(n)d: %(item)s needs an expiry date") % {"n": n, "item": ln.item.code})
         if kitting and ln.item_id not in kits:
             problems.append(_("line %(n)d: %(item)s is not a kit") % {"n": n, "item": ln.item.code})
+        if ln.unit_value is not None and entry.entry_type != EntryType.RECEIPT:
+            problems.append(_("line %(n)d: only a receipt sets the value of its lots") % {"n": n})
         if ln.lot_id and entry.entry_type != EntryType.RECEIPT and ln.lot.item_id != ln.item_id:
             problems.append(_("line %(n)d: lot %(lot)s is not of %(item)s") % {
                 "n": n, "lot": ln.lot.code, "item": ln.item.code})

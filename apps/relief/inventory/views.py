@@ -124,10 +124,11 @@ def entry_pdf(request: HttpRequest, number: str) -> HttpResponse:
         facts += [(_("Supplier or donor"), entry.supplier), (_("Grant"), str(entry.grant or "")),
                   (_("Waybill / delivery reference"), entry.reference)]
         header = [_("Item"), _("Unit"), _("Lot"), _("Batch"), _("Expiry"), _("Expected"), _("Received"),
-                  _("Condition")]
+                  _("Unit value"), _("Condition")]
         rows = [[ln.item.code, ln.item.uom, ln.lot.code if ln.lot else "", ln.batch,
                  ln.expiry.isoformat() if ln.expiry else "", ln.expected_qty if ln.expected_qty is not None else "",
-                 ln.qty, ln.condition] for ln in lines]
+                 ln.qty, f"{ln.unit_value:,.2f} {ln.currency}" if ln.unit_value is not None else "", ln.condition]
+                for ln in lines]
     else:
         if entry.purpose:
             facts.append((_("Purpose"), f"{entry.get_purpose_display()} {entry.get_reason_display()}".strip()))
