@@ -270,6 +270,8 @@ MATRIX: dict[str, tuple[Check, ...]] = {
             "category": "gossip", "description": "x", "household": "{household}"}),
     ),
     "api/v1/accountability/feedback/<number>": (get("/api/v1/accountability/feedback/{case}", FEEDBACK_READERS),),
+    "api/v1/accountability/feedback/<number>/actions": (
+        post("/api/v1/accountability/feedback/{case}/actions", FEEDBACK_HANDLERS, ok=(422,), body={"action": "nope"}),),
     "api/v1/accountability/reports/reached": (get("/api/v1/accountability/reports/reached?site={site}",
                                                   DONOR_REPORT),),
     "api/v1/accountability/reports/4w": (get("/api/v1/accountability/reports/4w", DONOR_REPORT),),

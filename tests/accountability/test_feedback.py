@@ -99,8 +99,9 @@ def test_sensitive_case_is_hidden_from_everyone_not_named(world):
         desk = client.get("/desk/accountability/feedbackcase/")
         in_desk = desk.status_code == 200 and case.number in desk.content.decode()
         household_page = client.get(f"/households/{world.households[1].number}/").content.decode()
-        seen[role] = (page, api, listed, in_api_list, in_desk, case.number in household_page)
-    assert seen["admin"] == (200, 200, True, True, True, False)
+        history = client.get(f"/desk/accountability/feedbackcase/{case.pk}/history/").status_code
+        seen[role] = (page, api, listed, in_api_list, in_desk, case.number in household_page, history == 200)
+    assert seen["admin"] == (200, 200, True, True, True, False, True)
     for role in ROLES[1:]:
         assert seen[role][0] in (403, 404) and seen[role][1] in (403, 404), role
         assert not any(seen[role][2:]), role
@@ -185,3 +186,20 @@ def test_kobo_upload_beyond_the_site_limits_is_refused_naming_the_limit(world, s
     rows = b"category,description,_uuid\nquestion,a,u-1\nquestion,b,u-2\n"
     text = client.post("/feedback/import/", {"file": SimpleUploadedFile("f.csv", rows)}).content.decode()
     assert "upload_rows" in text and FeedbackCase.objects.count() == 0
+
+
+def test_the_api_works_a_case_through_the_same_services(world):
+    case = services.case_open(user=world.users["registrar"], category="request", subject="shelter",
+                              description="A plot near the water point.",
+                              refs=services.CaseRefs(household=world.households[0].number))
+    api = _client(world.users["manager"])
+    url = f"/api/v1/accountability/feedback/{case.number}/actions"
+    bad = api.post(url, {"action": "refer", "referred_to": ""}, content_type="application/json")
+    assert bad.status_code == 422 and "referred_to" in bad.json()["detail"]
+    for body in ({"action": "assign", "assignee": "registrar"}, {"action": "refer", "referred_to": "Shelter team"},
+                 {"action": "close", "answer": "Added to the waiting list."}):
+        assert api.post(url, body, content_type="application/json").status_code == 200
+    got = api.get(f"/api/v1/accountability/feedback/{case.number}").json()
+    assert got["status"] == "closed"
+    assert _client(world.users["distribution"]).post(url, {"action": "close"},
+                                                     content_type="application/json").status_code == 403

@@ -7,6 +7,8 @@ history, to whoever may see them: a sensitive case is not in the desk for anyone
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from relief.accountability import access
@@ -27,6 +29,20 @@ class FeedbackCaseAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
         if not has_role(request.user, *access.READERS):
             return FeedbackCase.objects.none()
         return access.cases_visible(request.user).select_related("site", "assigned_to")
+
+    def _require_visible(self, request, object_id) -> None:
+        # simple_history falls back to a row's historical records when the queryset hides it: a hidden
+        # sensitive case's history must not open that way.
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context=extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context=extra_context)
 
 
 class PdmInterviewInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -86,6 +86,26 @@ def feedback_get(request, number: str):
         return Status(404, {"detail": str(exc)})
 
 
+class ActionIn(Schema):
+    action: str = Field(max_length=10)
+    assignee: str = Field("", max_length=150)
+    referred_to: str = Field("", max_length=120)
+    answer: str = Field("", max_length=4000)
+    redemption: int | None = Field(None, ge=1, le=2**62)
+
+
+@router.post("/accountability/feedback/{number}/actions",
+             response={200: CaseOut, 403: ApiError, 404: ApiError, 422: ApiError})
+def feedback_action(request, number: str, payload: ActionIn):
+    """assign (assignee), refer (referred_to), answer (answer), close (answer if none yet), resolve (redemption)."""
+    try:
+        case = access.case_for(request.user, number[:30], for_write=True)
+    except ObjectDoesNotExist as exc:
+        return Status(404, {"detail": str(exc)})
+    case = services.case_action(case=case, user=request.user, **payload.dict())
+    return _out(access.case_for(request.user, case.number))
+
+
 class ReachOut(Schema):
     grant: str
     donor: str

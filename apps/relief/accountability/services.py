@@ -10,6 +10,7 @@ import datetime
 import random
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -57,7 +58,7 @@ class Resolved:
     plot: Plot | None
 
 
-def _raise(errors: dict[str, str]) -> None:
+def _raise(errors: dict[str, str]) -> NoReturn:
     raise ValidationError({k: [v] for k, v in errors.items()})
 
 
@@ -234,6 +235,36 @@ def case_resolve_by_handover(*, case: FeedbackCase, user: User, redemption: Rede
         case.status, case.closed_at, case.closed_by = CaseStatus.CLOSED, now, user
         case.save(update_fields=["resolved_by", "answer", "answered_at", "status", "closed_at", "closed_by"])
         return case
+
+
+CASE_ACTIONS = ("assign", "refer", "answer", "close", "resolve")
+
+
+def case_action(*, case: FeedbackCase, user: User, action: str, assignee: str = "", referred_to: str = "",
+                answer: str = "", redemption: int | str | None = None) -> FeedbackCase:
+    """One step of a case named as the page and the API name it; each step is its own service above."""
+    if action == "assign":
+        found = User.objects.filter(username=(assignee or "")[:150], is_active=True).first()
+        if found is None:
+            _raise({"assigned_to": _("no active user by that name")})
+        return case_assign(case=case, user=user, assignee=found)
+    if action == "refer":
+        return case_refer(case=case, user=user, referred_to=referred_to)
+    if action == "answer":
+        return case_answer(case=case, user=user, answer=answer)
+    if action == "close":
+        return case_close(case=case, user=user, answer=answer)
+    if action == "resolve":
+        try:
+            pk = int(redemption or 0)
+        except (TypeError, ValueError):
+            pk = 0
+        found = Redemption.objects.select_related("event").filter(pk=pk, household_id=case.household_id).first() \
+            if case.household_id else None
+        if found is None:
+            _raise({"redemption": _("choose a hand-over to this household after the complaint")})
+        return case_resolve_by_handover(case=case, user=user, redemption=found)
+    _raise({"action": _("one of %(choices)s") % {"choices": ", ".join(CASE_ACTIONS)}})
 
 
 # KoboToolbox feedback form: question name → case field (group paths are stripped to the last part).

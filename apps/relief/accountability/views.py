@@ -6,7 +6,6 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -104,28 +103,11 @@ def case(request: HttpRequest, number: str) -> HttpResponse:
     case = _case(request.user, number)
     if request.method == "POST":
         case = _case(request.user, number, for_write=True)
-        action = request.POST.get("action", "")
         try:
-            if action == "assign":
-                assignee = User.objects.filter(username=request.POST.get("assignee", ""), is_active=True).first()
-                if assignee is None:
-                    raise ValidationError({"assigned_to": [_("no active user by that name")]})
-                services.case_assign(case=case, user=request.user, assignee=assignee)
-            elif action == "refer":
-                services.case_refer(case=case, user=request.user, referred_to=request.POST.get("referred_to", ""))
-            elif action == "answer":
-                services.case_answer(case=case, user=request.user, answer=request.POST.get("answer", ""))
-            elif action == "close":
-                services.case_close(case=case, user=request.user, answer=request.POST.get("answer", ""))
-            elif action == "resolve":
-                redemption = selectors.redemptions_for_household(case.household, after=case.received_at).filter(
-                    pk=request.POST.get("redemption") or 0).first() if case.household_id else None
-                if redemption is None:
-                    raise ValidationError({"redemption": [_("choose a hand-over to this household after the "
-                                                            "complaint")]})
-                services.case_resolve_by_handover(case=case, user=request.user, redemption=redemption)
-            else:
-                raise ValidationError({"action": [_("unknown action")]})
+            services.case_action(case=case, user=request.user, action=request.POST.get("action", ""),
+                                 assignee=request.POST.get("assignee", ""),
+                                 referred_to=request.POST.get("referred_to", ""),
+                                 answer=request.POST.get("answer", ""), redemption=request.POST.get("redemption"))
         except ValidationError as exc:
             _errors(request, exc)
         else:
