@@ -60,9 +60,11 @@ def test_exports_carry_the_hxl_row(world, users):
     client.force_login(users["manager"])
     rows = list(csv.reader(io.StringIO(client.get(f"/distribution/events/{world.event.pk}/export.csv")
                                        .content.decode())))
-    assert rows[1] == ["#org", "#adm1+name", "#loc+camp+name", "#item+name", "#reached+hh", "#reached+ind", "#date"]
-    assert {r[3]: (r[4], r[5]) for r in rows[2:]} == {"Blanket": ("1", "5"), "Mosquito net": ("1", "5"),
-                                                      "Jerrycan 20 L": ("1", "5")}
+    assert rows[1] == ["#org", "#adm1+name", "#loc+camp+name", "#item+name", "#reached+hh", "#reached+ind",
+                       "#output+num", "#date"]
+    assert {r[3]: (r[4], r[5], r[6]) for r in rows[2:]} == {"Blanket": ("1", "5", "5"),
+                                                            "Mosquito net": ("1", "5", "3"),
+                                                            "Jerrycan 20 L": ("1", "5", "1")}
     book = openpyxl.load_workbook(io.BytesIO(client.get(f"/distribution/events/{world.event.pk}/export.xlsx")
                                              .content))
     assert [c.value for c in book.active[2]][0] == "#org"

@@ -164,7 +164,8 @@ def event_no_shows(event: DistributionEvent) -> list[dict]:
 
 HXL_HEADERS = [
     ("Organisation", "#org"), ("Region", "#adm1+name"), ("Camp", "#loc+camp+name"), ("Item", "#item+name"),
-    ("Households reached", "#reached+hh"), ("Individuals reached", "#reached+ind"), ("Date", "#date"),
+    ("Households reached", "#reached+hh"), ("Individuals reached", "#reached+ind"), ("Quantity", "#output+num"),
+    ("Date", "#date"),
 ]
 
 
@@ -172,7 +173,8 @@ def event_export_rows(event: DistributionEvent) -> list[list]:
     """One row per item handed out at the event (4W style), under a header and an HXL hashtag row."""
     rows = []
     per_item = (RedemptionLine.objects.filter(redemption__event=event, qty_handed__gt=0)
-                .values("item__name").annotate(hh=Count("redemption__household_id", distinct=True))
+                .values("item__name").annotate(hh=Count("redemption__household_id", distinct=True),
+                                               qty=Sum("qty_handed"))
                 .order_by("item__name"))
     for row in per_item:
         people = Household.objects.filter(
@@ -180,7 +182,7 @@ def event_export_rows(event: DistributionEvent) -> list[list]:
                                              lines__qty_handed__gt=0).values("household_id")
         ).aggregate(n=Sum("size"))["n"] or 0
         rows.append([settings.RELIEF_ORGANISATION, event.site.region, event.site.name, row["item__name"], row["hh"],
-                     people, event.date.isoformat()])
+                     people, row["qty"], event.date.isoformat()])
     return rows
 
 
