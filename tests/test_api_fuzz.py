@@ -97,6 +97,7 @@ def test_api_answers_without_server_errors(case, admin_token, real_paths):
             case.validate_response(response, checks=CHECKS)
 
 
+NESTED = "[" * 100_000 + "]" * 100_000  # a body nested past Python's recursion limit
 HUGE = 10**20  # past MariaDB's BIGINT: a number a client may send, and no database can take
 # Numbers at the edges, found by the fuzzer or beside what it found: each must be refused or answered, never a 500.
 EDGES = [
@@ -114,6 +115,21 @@ EDGES = [
     ("GET", f"/shelter/plans/{{plan}}/?offset={HUGE}", None),
     ("GET", f"/shelter/{{site}}/waiting/?show={HUGE}", None),
     ("GET", f"/inventory/expiring/?days={HUGE}", None),
+    # issue 13: the malformed inputs a tester found answered with a 500.
+    ("GET", "/shelter/{site}/waiting/?show=²", None),
+    ("GET", "/shelter/plans/{plan}/?offset=²", None),
+    ("GET", "/inventory/donor-report/?start=2026-02-30&end=9999-99-99", None),
+    ("GET", "/reports/reached/?start=2026-02-30", None),
+    ("GET", "/api/v1/accountability/reports/reached?start=2026-02-30", None),
+    ("POST", "/api/v1/events/{event}/sync",
+     {"redemptions": [{"client_id": "fz-1", "code": "x", "scanned_at": "0001-01-01T00:00:00+03:00"}]}),
+    ("POST", "/api/v1/events/{event}/sync",
+     {"redemptions": [{"client_id": "fz-2", "code": "x", "scanned_at": "9999-12-31T23:59:59"}]}),
+    ("POST", "/api/v1/events/{event}/sync", {"redemptions": [{"client_id": "fz-3", "code": "x", "lines": [
+        {"item": "BLK", "qty": 1.5}], "scanned_at": "2026-01-01T00:00:00"}, 7, None, "x"]}),
+    ("POST", "/api/v1/scan/verify", NESTED),
+    ("POST", "/api/v1/events/{event}/sync", NESTED),
+    ("POST", "/api/v1/households", NESTED),
 ]
 
 
@@ -131,10 +147,11 @@ def test_numbers_at_the_edges_are_refused_not_500(demo):
             if body is None:
                 response = getattr(client, method.lower())(url)
             else:
-                response = getattr(client, method.lower())(url, json.dumps(body), content_type="application/json")
+                data = body if isinstance(body, str) else json.dumps(body)
+                response = getattr(client, method.lower())(url, data, content_type="application/json")
         if response.status_code >= 500:
             exc = getattr(response, "exc_info", None)
-            failures.append(f"{method} {url} {json.dumps(body) if body else ''} → {response.status_code} "
+            failures.append(f"{method} {url} {json.dumps(body)[:80] if body else ''} → {response.status_code} "
                             f"{type(exc[1]).__name__ + ': ' + str(exc[1])[:100] if exc else ''}")
     assert not failures, "server errors:\n" + "\n".join(failures)
 

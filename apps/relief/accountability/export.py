@@ -1,34 +1,22 @@
 """CSV and XLSX files of this package: donor reports, reach, the 4W, PDM lists.
 
 Every cell goes through ``cell`` so hostile text (a household's words, a supplier name) can never become a
-spreadsheet formula. It is the one line to switch to the project-wide cell helper when that lands.
+spreadsheet formula: it is ``relief.core.escape.sheet_cell``, the project-wide cell helper.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime
 import io
-from decimal import Decimal
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
+from relief.core.escape import sheet_cell
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-
-def _safe_cell(value):
-    """Numbers and dates as themselves; text that a spreadsheet would run as a formula, quoted."""
-    if value is None:
-        return ""
-    if isinstance(value, bool | int | float | Decimal | datetime.date):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-cell = _safe_cell
+cell = sheet_cell
 
 
 def table_csv(rows: list[list]) -> str:

@@ -10,12 +10,12 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from relief.accountability import access, export, selectors, services
 from relief.accountability.models import CaseStatus, Category, Channel, FeedbackCase, Subject
+from relief.core.params import day_or_none
 from relief.distribution import access as distribution_access
 from relief.inventory import selectors as inventory_selectors
 from relief.inventory.models import Grant
@@ -33,7 +33,7 @@ def _errors(request: HttpRequest, exc: ValidationError) -> None:
 
 def _date(request: HttpRequest, name: str) -> datetime.date | None:
     value = (request.GET.get(name) or "").strip()
-    parsed = parse_date(value) if value else None
+    parsed = day_or_none(value)
     if value and parsed is None:
         raise ValidationError({name: [_("give a date as YYYY-MM-DD")]})
     return parsed

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from relief.core import jobs
 from relief.core.documents import DocumentError
+from relief.core.escape import sheet_row
 from relief.core.roles import has_role, require_role
 from relief.distribution import access, selectors, services
 from relief.distribution.forms import CloseOutForm
@@ -154,7 +155,7 @@ def event_export(request: HttpRequest, event_id: int, fmt: str) -> HttpResponse:
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerows([header, tags, *rows])
+        writer.writerows([sheet_row(row) for row in (header, tags, *rows)])
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     else:
         import openpyxl
@@ -163,7 +164,7 @@ def event_export(request: HttpRequest, event_id: int, fmt: str) -> HttpResponse:
         sheet = book.active
         sheet.title = "distribution"
         for row in (header, tags, *rows):
-            sheet.append(row)
+            sheet.append(sheet_row(row))
         buffer = io.BytesIO()
         book.save(buffer)
         response = HttpResponse(

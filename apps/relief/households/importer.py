@@ -31,6 +31,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from relief.core import uploads
 from relief.core.db import lock_rows
+from relief.core.escape import sheet_row
 from relief.core.files import private_dir, private_file
 from relief.core.naming import naming_next_many
 from relief.households.models import NEED_FIELDS, WG_FIELDS, Household, HouseholdStatus, Member, Relationship
@@ -744,10 +745,11 @@ def write_report(problems: list[Problem], *, summary: dict) -> Path:
     sheet = book.create_sheet(_("Problems"))
     sheet.append([_("Sheet"), _("Row"), _("Column"), _("Problem")])
     for p in sorted(problems, key=lambda p: (p.sheet, p.row or 0, p.column)):
-        sheet.append([p.sheet, p.row, p.column, p.message])
+        # Sheet and column names come from the uploaded file.
+        sheet.append(sheet_row([p.sheet, p.row, p.column, p.message]))
     totals = book.create_sheet(_("Summary"))
     for key, value in summary.items():
-        totals.append([key, value])
+        totals.append(sheet_row([key, value]))
     path = files_dir() / f"report-{uuid.uuid4().hex}.xlsx"
     with private_file(path) as out:
         book.save(out)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from relief.core import uploads
+from relief.core.escape import sheet_row
 from relief.core.files import private_file, private_write
 from relief.core.jobs import job_start
 from relief.core.models import Job
@@ -353,10 +354,10 @@ def _table(columns, rows, *, fmt: str, filename: str) -> HttpResponse:
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerow(tags)
+        writer.writerow(sheet_row(header))
+        writer.writerow(sheet_row(tags))
         for row in rows:
-            writer.writerow([row[key] for key, _label, _tag in columns])
+            writer.writerow(sheet_row([row[key] for key, _label, _tag in columns]))
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         return response
@@ -364,10 +365,10 @@ def _table(columns, rows, *, fmt: str, filename: str) -> HttpResponse:
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(filename[:31])
-    sheet.append(header)
-    sheet.append(tags)
+    sheet.append(sheet_row(header))
+    sheet.append(sheet_row(tags))
     for row in rows:
-        sheet.append([row[key] for key, _label, _tag in columns])
+        sheet.append(sheet_row([row[key] for key, _label, _tag in columns]))
     buffer = io.BytesIO()
     book.save(buffer)
     response = HttpResponse(buffer.getvalue(),

@@ -16,6 +16,8 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from relief.core.escape import pdf_text
+
 _STYLES = getSampleStyleSheet()
 
 
@@ -44,11 +46,14 @@ def render(*, title: str, organisation: str, facts: list[tuple[str, str]], heade
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
                             bottomMargin=15 * mm, title=title)
-    facts_table = Table([[Paragraph(f"<b>{label}</b>", _STYLES["Normal"]), Paragraph(str(value), _STYLES["Normal"])]
+    # Every text reaching a Paragraph goes through pdf_text: names are data, never markup.
+    facts_table = Table([[Paragraph(f"<b>{pdf_text(label)}</b>", _STYLES["Normal"]),
+                          Paragraph(pdf_text(value), _STYLES["Normal"])]
                          for label, value in facts], colWidths=[40 * mm, 95 * mm])
     top = Table([[facts_table, qr_image(qr) if qr else ""]], colWidths=[140 * mm, 40 * mm])
     top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    story = [Paragraph(organisation, _STYLES["Normal"]), Paragraph(title, _STYLES["Title"]), top, Spacer(1, 6 * mm),
+    story = [Paragraph(pdf_text(organisation), _STYLES["Normal"]), Paragraph(pdf_text(title), _STYLES["Title"]), top,
+             Spacer(1, 6 * mm),
              _table(header, rows, widths), Spacer(1, 10 * mm)]
     if footer:
         boxes = _table(footer, [["" for _ in footer]], [180 * mm / len(footer)] * len(footer))

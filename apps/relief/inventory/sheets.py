@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 
 from relief.core import uploads
+from relief.core.escape import sheet_row
 from relief.inventory.models import PhysicalCount
 from relief.inventory.services import CountRow
 
@@ -21,7 +22,7 @@ def count_sheet_xlsx(count: PhysicalCount) -> bytes:
     sheet.title = count.number[:31]
     sheet.append(HEADER)
     for ln in count.lines.select_related("item", "lot").order_by("item__code", "lot__code"):
-        sheet.append([ln.item.code, ln.item.name, ln.item.uom, ln.lot.code, ln.lot.expiry, ln.counted_qty])
+        sheet.append(sheet_row([ln.item.code, ln.item.name, ln.item.uom, ln.lot.code, ln.lot.expiry, ln.counted_qty]))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

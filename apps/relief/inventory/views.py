@@ -13,11 +13,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from relief.core import uploads
 from relief.core.documents import DocumentError
+from relief.core.escape import sheet_row
+from relief.core.params import day_or_none
 from relief.core.roles import ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER, require_role
 from relief.inventory import access, pdf, selectors, services, sheets
 from relief.inventory.models import EntryType, Grant, Item, PhysicalCount, StockEntry, Warehouse, Waybill
@@ -25,7 +26,7 @@ from relief.inventory.models import EntryType, Grant, Item, PhysicalCount, Stock
 
 def _date(request: HttpRequest, name: str) -> datetime.date | None:
     value = request.GET.get(name) or ""
-    parsed = parse_date(value) if value else None
+    parsed = day_or_none(value)
     if value and parsed is None:
         messages.error(request, _("%(field)s: give a date as YYYY-MM-DD") % {"field": name})
     return parsed
@@ -106,8 +107,8 @@ def donor_report(request: HttpRequest) -> HttpResponse:
         writer = csv.writer(response)
         writer.writerow(["grant", "donor", "item", "unit", *selectors.DONOR_COLUMNS])
         for r in report["rows"]:
-            writer.writerow([grant.code, grant.donor.code, r["item__code"], r["item__uom"],
-                             *[r[c] for c in selectors.DONOR_COLUMNS]])
+            writer.writerow(sheet_row([grant.code, grant.donor.code, r["item__code"], r["item__uom"],
+                                       *[r[c] for c in selectors.DONOR_COLUMNS]]))
         return response
     return render(request, "inventory/donor_report.html", _context(
         request, _("Donor report"), grants=grants, grant=grant, report=report, columns=selectors.DONOR_COLUMNS))

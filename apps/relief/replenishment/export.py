@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from relief.core.escape import sheet_row
 from relief.replenishment.models import ReplenishmentPlan
 
 COLUMNS = [
@@ -40,7 +41,7 @@ def plan_workbook(plan: ReplenishmentPlan) -> bytes:
         sheet.column_dimensions[get_column_letter(n)].width = width
         sheet.cell(row=1, column=n).font = Font(bold=True)
     for line in plan.lines.select_related("item", "warehouse", "source").order_by("pk"):
-        sheet.append(_row(line))
+        sheet.append(sheet_row(_row(line)))
     for row in sheet.iter_rows(min_row=2, min_col=6, max_col=8):
         for cell in row:
             cell.number_format = "yyyy-mm-dd"
@@ -49,14 +50,14 @@ def plan_workbook(plan: ReplenishmentPlan) -> bytes:
     trucks.append([_("From"), _("To"), _("Dispatch on"), _("Trucks"), _("km"), _("Weight kg"), _("Volume m³"),
                    _("Cost")])
     for load in plan.summary.get("loads", []):
-        trucks.append([load["source"], load["target"], load["dispatch_on"], load["trucks"], load["km"],
-                       load["weight_kg"], load["volume_m3"], float(load["cost"])])
+        trucks.append(sheet_row([load["source"], load["target"], load["dispatch_on"], load["trucks"], load["km"],
+                                 load["weight_kg"], load["volume_m3"], float(load["cost"])]))
     about = book.create_sheet(_("About"))
     for label, value in [(_("Plan"), plan.number), (_("Status"), plan.get_status_display()),
                          (_("From"), plan.horizon_start), (_("To"), plan.horizon_end), (_("Truck"), str(plan.truck)),
                          (_("Computed at"), plan.created_at.strftime("%Y-%m-%d %H:%M")),
                          (_("Input digest"), plan.digest)]:
-        about.append([str(label), value])
+        about.append(sheet_row([str(label), value]))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

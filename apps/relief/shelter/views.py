@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from relief.core import jobs
 from relief.core.documents import DocumentError
+from relief.core.params import whole_number
 from relief.shelter import access, selectors, services
 from relief.shelter.models import AllocationPlan, EndReason, WaitingReason
 from relief.shelter.planner import Weights
@@ -113,7 +114,7 @@ def waiting(request: HttpRequest, code: str) -> HttpResponse:
             _report(request, exc)
         return redirect("shelter:waiting", code=found.code)
     rows = selectors.waiting_rows(site=found)
-    shown = int(request.GET.get("show", 300)) if request.GET.get("show", "").isdigit() else 300
+    shown = whole_number(request.GET.get("show"), 300)
     return render(request, "shelter/waiting.html", {
         "title": _("Waiting list: %(site)s") % {"site": found.name}, "site": found, "rows": rows[:shown],
         "count": len(rows), "can_write": access.can_write(request.user), "reasons": WaitingReason.choices,
@@ -170,7 +171,7 @@ def plan(request: HttpRequest, number: str) -> HttpResponse:
             _report(request, exc)
         return redirect(reverse("shelter:plan", args=[the_plan.number]) + "?" + request.GET.urlencode())
     unplaced = request.GET.get("unplaced") == "1"
-    offset = min(int(request.GET["offset"]), 10_000_000) if request.GET.get("offset", "").isdigit() else 0
+    offset = whole_number(request.GET.get("offset"), 0)
     page = selectors.plan_lines(plan=the_plan, unplaced_only=unplaced, offset=offset, limit=200)
     return render(request, "shelter/plan.html", {
         "title": _("Allocation plan %(number)s") % {"number": the_plan.number}, "plan": the_plan, "page": page,
