@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.views import openapi_view
 from ninja.security import APIKeyCookie, HttpBearer
 
 from relief.core import services as core_services
@@ -53,11 +55,20 @@ class Session(APIKeyCookie):
         return None
 
 
+def _docs_for_signed_in_users(view):
+    """The docs page (Swagger UI, served from Relief's own static files: no CDN) is for signed-in users; the
+    schema itself stays open to scanners and scripts, as the endpoints it lists check every caller."""
+    if getattr(view, "func", None) is not openapi_view:
+        return view
+    return login_required(view)
+
+
 api = NinjaAPI(
     title="Relief API",
     version="1",
     urls_namespace="api-v1",
     docs_url="/docs",
+    docs_decorator=_docs_for_signed_in_users,
     auth=[BearerToken(), Session()],
 )
 

@@ -118,6 +118,8 @@ def new_site(name: str, *, db_url: str, redis_url: str | None, admin_password: s
             "db_url": db_url if db.engine == "mysql" else "sqlite",
             "redis_url": redis_url or "",
             "secret_key": secrets.token_urlsafe(50),
+            # A monitor sends it (Authorization: Bearer …) to read /health/'s details.
+            "health_token": secrets.token_urlsafe(24),
             # Sites sharing one Redis keep their queues apart.
             "queue_prefix": f"{name}.",
             **(extra or {}),

@@ -64,6 +64,11 @@ class SiteConfig:
     raw: dict
 
     @property
+    def health_token(self) -> str:
+        """What a monitor sends (``Authorization: Bearer …``) to read /health/'s details; empty: none."""
+        return str(os.environ.get("RELIEF_HEALTH_TOKEN") or self.raw.get("health_token") or "")
+
+    @property
     def limits(self) -> dict[str, int]:
         """``limits`` of the site config over :data:`LIMITS` (every value a positive whole number)."""
         given = self.raw.get("limits", {})

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django_rq",
     "axes",
     "csp",
+    # Its Swagger UI from local static files (without the app, ninja's docs page loads them from a CDN).
+    "ninja",
     "relief.core",
     *[f"relief.{app}" for app in RELIEF_DOMAIN_APPS],
 ]

@@ -14,7 +14,8 @@ def redis_down():
     return override_settings(RELIEF_REDIS_URL=DEAD, RQ_QUEUES=queues)
 
 
-def test_health_reports_each_part(db, client):
+def test_health_reports_each_part(users, client):
+    client.force_login(users["admin"])  # the details are for Administrators (or the health token)
     body = client.get("/health/").json()
     assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
     assert set(body["checks"]["redis"]["queues"]) == {"short", "default", "long"}
@@ -22,10 +23,10 @@ def test_health_reports_each_part(db, client):
 
 def test_redis_down_is_a_failing_health_and_a_red_banner_for_administrators(users, client):
     with redis_down():
+        client.force_login(users["admin"])
         response = client.get("/health/")
         assert response.status_code == 503
         assert response.json()["checks"]["redis"]["ok"] is False
-        client.force_login(users["admin"])
         assert b"REDIS DOWN" in client.get("/desk/").content
         client.force_login(users["warehouse"])
         page = client.get("/desk/")

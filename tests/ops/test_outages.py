@@ -59,6 +59,8 @@ class Load:
         self.site, self.answers, self.stopped = site, [], threading.Event()
         self.auth = site.token("distribution", name="outage lane")
         self.desk = site.login("warehouse")
+        # /health/'s details are for the monitor's token (or an Administrator).
+        self.health = {"Authorization": f"Bearer {site.config()['health_token']}"}
         self.event = site.world["events"][0]["id"]
         self.codes, self.lock, self.next_redeem = iter(codes), threading.Lock(), 0.0
         self.redeems: dict[str, dict] = {}  # client_id -> body
@@ -105,7 +107,7 @@ class Load:
                 self.redeems[body["client_id"]] = body
                 self._call(kind, "POST", "/api/v1/scan/redeem", headers=self.auth, json=body)
             else:
-                self._call(kind, "GET", "/health/")
+                self._call(kind, "GET", "/health/", headers=self.health)
             time.sleep(0.05)
 
     def between(self, start: float, end: float) -> list[Answer]:
@@ -198,7 +200,8 @@ def test_redis_down_pages_and_scans_work_jobs_wait_and_the_administrator_sees_it
         redeemed = requests.post(f"{private.base}/api/v1/scan/redeem", headers=auth, timeout=30,
                                  json={"code": code, "event": event["id"], "client_id": str(uuid.uuid4())})
         assert redeemed.status_code == 201, redeemed.text
-        health = requests.get(f"{private.base}/health/", timeout=30)
+        health = requests.get(f"{private.base}/health/", timeout=30,
+                              headers={"Authorization": f"Bearer {private.config()['health_token']}"})
         assert health.status_code == 503
         assert health.json()["checks"]["redis"]["ok"] is False and health.json()["checks"]["database"]["ok"]
         assert "REDIS DOWN" in admin.get(f"{private.base}/desk/", timeout=30).text

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.ops
 def test_processes_are_up_and_health_is_green(stack):
     assert len(stack.web_workers()) == 2
     assert all(proc.poll() is None for proc in stack.processes.values()), stack.processes
-    health = requests.get(f"{stack.base}/health/", timeout=30)
+    health = requests.get(f"{stack.base}/health/", timeout=30,
+                          headers={"Authorization": f"Bearer {stack.config()['health_token']}"})
     body = health.json()
     assert health.status_code == 200, body
     assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"] and body["checks"]["backup"]["ok"]

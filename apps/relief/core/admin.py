@@ -14,7 +14,7 @@ from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 from simple_history.admin import SimpleHistoryAdmin
 
-from relief.core import services
+from relief.core import services, signing
 from relief.core.documents import DocStatus, DocumentError
 from relief.core.models import AccessLog, ApiToken, Block, Job, NamingSeries, Site, StaffProfile
 from relief.core.roles import ADMINISTRATOR, has_role, require_role
@@ -188,6 +188,21 @@ class ApiTokenAdmin(SimpleHistoryAdmin):
         for token in queryset:
             services.api_token_revoke(token=token)
         self.message_user(request, _("Revoked."))
+
+
+@admin.action(description=_("Retire the signing key of the selected cards (it may have leaked)"))
+def retire_signing_keys(modeladmin, request, queryset):
+    """For any list whose rows carry a ``key_id`` (cards): Administrators retire those keys, as
+    ``relief retire-key`` does; every card they signed then verifies as invalid (retired_key)."""
+    require_role(request.user, ADMINISTRATOR)
+    for kid in sorted(set(queryset.values_list("key_id", flat=True))):
+        try:
+            signing.key_retire(kid)
+        except signing.SigningKeyError as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+        else:
+            modeladmin.message_user(request, _("Key %(kid)s retired: replace and reprint the cards it signed.")
+                                    % {"kid": kid})
 
 
 @admin.register(Job)

@@ -1,7 +1,8 @@
 """The site's Ed25519 card-signing keys.
 
 Keys live in ``sites/<site>/keys/<kid>.pem`` (mode 600); ``active`` names the key that
-signs. A new key can be added and made active while the old ones still verify.
+signs. A new key can be added and made active while the old ones still verify. A key that may have leaked
+is retired (``relief retire-key KID``): its id is added to ``retired`` and no card it signed verifies again.
 The key id is the first 8 bytes of the SHA-256 of the raw public key, as in the
 EU Digital COVID Certificate.
 """
@@ -119,6 +120,36 @@ def key_create(directory: Path | None = None, *, activate: bool = True) -> Signi
         tmp.write_text(key.kid.hex() + "\n")
         os.replace(tmp, directory / "active")
     return key
+
+
+RETIRED_FILE = "retired"
+
+
+def retired_key_ids(directory: Path | None = None) -> frozenset[bytes]:
+    """Ids of the keys retired on this site (distrusted: what they signed no longer verifies)."""
+    path = (directory or keys_dir()) / RETIRED_FILE
+    if not path.exists():
+        return frozenset()
+    return frozenset(bytes.fromhex(line.strip()) for line in path.read_text().splitlines() if line.strip())
+
+
+def key_retire(kid_hex: str, directory: Path | None = None) -> bytes:
+    """Retire the key ``kid_hex``; refused for an unknown key or the active one (rotate first). Idempotent."""
+    directory = directory or keys_dir()
+    try:
+        kid = bytes.fromhex(kid_hex.strip())
+    except ValueError:
+        raise SigningKeyError(f"{kid_hex!r}: a key id is 16 hex digits (see the card's key id)") from None
+    if kid not in all_keys(directory):
+        raise UnknownKey(f"no key {kid.hex()} in {directory}")
+    marker = directory / "active"
+    if marker.exists() and bytes.fromhex(marker.read_text().strip()) == kid:
+        raise SigningKeyError(f"{kid.hex()} is the active key: run `relief rotate-key` first, then retire it")
+    retired = retired_key_ids(directory) | {kid}
+    tmp = directory / f"{RETIRED_FILE}.tmp"
+    tmp.write_text("".join(f"{k.hex()}\n" for k in sorted(retired)))
+    os.replace(tmp, directory / RETIRED_FILE)
+    return kid
 
 
 def sign(data: bytes, directory: Path | None = None) -> tuple[bytes, bytes]:

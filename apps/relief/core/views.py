@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import hmac
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -47,7 +51,23 @@ def job_sample(request: HttpRequest) -> HttpResponse:
     return redirect("job", job_id=job.pk)
 
 
+def _may_read_health_details(request: HttpRequest) -> bool:
+    token = settings.SITE_CONFIG.health_token
+    given = request.headers.get("Authorization", "")
+    if token and given.startswith("Bearer ") and hmac.compare_digest(given[7:].strip().encode(), token.encode()):
+        return True
+    try:
+        return request.user.is_authenticated and has_role(request.user, ADMINISTRATOR)
+    except DatabaseError:
+        # With the database down a session cannot be read: the monitor's token still works.
+        return False
+
+
 def health(request: HttpRequest) -> JsonResponse:
-    """For monitoring: database, Redis and queue depth, last backup; 503 when any fails."""
+    """For monitoring: up (200) or down (503) for anyone; the details (database, Redis and queue depth, last
+    backup) only for an Administrator or a caller with the site's health token."""
     status = system_status()
-    return JsonResponse(status, status=200 if status["status"] == "ok" else 503)
+    code = 200 if status["status"] == "ok" else 503
+    if not _may_read_health_details(request):
+        return JsonResponse({"status": status["status"]}, status=code)
+    return JsonResponse(status, status=code)

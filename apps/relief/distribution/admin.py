@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from relief.core.admin import DocumentAdmin, DocumentLineInline, ReadOnlyAdminMixin
+from relief.core.admin import DocumentAdmin, DocumentLineInline, ReadOnlyAdminMixin, retire_signing_keys
 from relief.distribution import services
 from relief.distribution.models import (
     Card,
@@ -89,7 +89,7 @@ class CardAdmin(SimpleHistoryAdmin):
     readonly_fields = ["household", "serial", "generation", "status", "issued_on", "key_id", "replaced_by",
                        "status_reason", "status_changed_at"]
     exclude = ["code"]
-    actions = ["replace_lost", "replace_damaged", "revoke"]
+    actions = ["replace_lost", "replace_damaged", "revoke", retire_signing_keys]
 
     def has_add_permission(self, request):
         return False

@@ -59,7 +59,7 @@ SITE_RE = re.compile(r"[A-Za-z0-9]{1,8}")
 class CardTokenInvalid(Exception):
     """The code is not a valid card token; ``reason`` is one of REASONS."""
 
-    REASONS = ("unreadable", "malformed", "bad_signature", "unknown_key", "oversized")
+    REASONS = ("unreadable", "malformed", "bad_signature", "unknown_key", "retired_key", "oversized")
 
     def __init__(self, reason: str):
         assert reason in self.REASONS
@@ -171,6 +171,9 @@ def decode(code: str, *, directory: Path | None = None) -> VerifiedToken:
     except Exception:  # noqa: BLE001 - any decoder failure on outside input is just "malformed"
         raise CardTokenInvalid("malformed") from None
 
+    # A retired key may have leaked: whatever it signed is refused, however good the signature.
+    if kid in signing.retired_key_ids(directory):
+        raise CardTokenInvalid("retired_key")
     try:
         good = signing.verify(kid, sig_structure(protected, payload), signature, directory)
     except signing.UnknownKey:

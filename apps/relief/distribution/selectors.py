@@ -93,11 +93,15 @@ def event_manifest(event: DistributionEvent) -> dict:
     mine = Q(household__site_id=event.site_id) | Q(serial__startswith=f"{event.site.code}-")
     revoked = list(Card.objects.filter(mine)
                    .exclude(status=CardStatus.ACTIVE).values_list("serial", flat=True).order_by("serial"))
+    retired_keys = signing.retired_key_ids()
     return {
         "version": MANIFEST_VERSION,
         "event": event_summary(event),
         "generated_at": timezone.now().isoformat(),
-        "keys": {kid.hex(): base64.b64encode(raw).decode() for kid, raw in signing.public_keys().items()},
+        # Retired keys are left out of "keys" and listed in "retired": the page says retired_key for them.
+        "keys": {kid.hex(): base64.b64encode(raw).decode() for kid, raw in signing.public_keys().items()
+                 if kid not in retired_keys},
+        "retired": sorted(kid.hex() for kid in retired_keys),
         "items": dict(Item.objects.filter(code__in=codes).values_list("code", "name")),
         "revoked": revoked,
         "cards": cards,

@@ -604,6 +604,7 @@ INVALID_MESSAGES = {
     "malformed": gettext_lazy("The code is damaged or not in the card format."),
     "bad_signature": gettext_lazy("Forged or altered card: the signature does not match."),
     "unknown_key": gettext_lazy("Card signed by an unknown key."),
+    "retired_key": gettext_lazy("Card signed by a retired key: replace the card."),
     "oversized": gettext_lazy("The code is far too long to be a card."),
     "unknown_card": gettext_lazy("This card is not in the register."),
 }

@@ -131,7 +131,8 @@ const hex = (b) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 const fromB64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 // Returns claims or throws {reason}.
-function decodeToken(code, keys) {
+// ``retired``: key ids the manifest lists as retired (a leaked key): what they signed is invalid, retired_key.
+function decodeToken(code, keys, retired = []) {
   const fail = (reason) => { throw { reason }; };
   code = code.trim();
   if (code.length > 512) fail("oversized");
@@ -148,6 +149,7 @@ function decodeToken(code, keys) {
     kid = header.get(4);
     if (header.size !== 2 || header.get(1) !== -8 || !(kid instanceof Uint8Array) || kid.length !== 8) throw 0;
   } catch (e) { if (e && e.reason) throw e; fail("malformed"); }
+  if (retired.includes(hex(kid))) fail("retired_key");
   const key = keys[hex(kid)];
   if (!key) fail("unknown_key");
   if (!ed.verify(sig, sigStructure(prot, payload), fromB64(key), { zip215: false })) fail("bad_signature");
@@ -174,7 +176,7 @@ function offlineVerify(code) {
   const m = state.manifest;
   if (!m) return { verdict: "invalid", reason: "no_manifest", message: T.no_manifest, household: null, entitlements: [] };
   let claims;
-  try { claims = decodeToken(code, m.keys); }
+  try { claims = decodeToken(code, m.keys, m.retired); }
   catch (e) { return { verdict: "invalid", reason: e.reason || "malformed", message: T.invalid[e.reason] || T.invalid.malformed, household: null, entitlements: [] }; }
   if (m.revoked.includes(claims.serial)) return { verdict: "revoked", message: T.verdicts.revoked, household: null, entitlements: [] };
   if (claims.site !== m.event.site) return { verdict: "wrong_event", message: T.verdicts.wrong_event, household: null, entitlements: [] };
@@ -377,7 +379,7 @@ async function confirm() {
       } catch { setNet(false); }
     }
     if (!done) {
-      const claims = decodeToken(current.code, state.manifest.keys);
+      const claims = decodeToken(current.code, state.manifest.keys, state.manifest.retired);
       const q = queue();
       q.push({ ...body, serial: claims.serial, scanned_at: new Date().toISOString() });
       saveQueue(q);
@@ -399,7 +401,7 @@ function markCollected(code, lane) {
   state.handed.set(code, Date.now());
   if (!state.manifest) return;
   try {
-    const claims = decodeToken(code, state.manifest.keys);
+    const claims = decodeToken(code, state.manifest.keys, state.manifest.retired);
     const card = state.manifest.cards[claims.serial];
     if (card) { card.c = { at: new Date().toISOString(), lane }; card.e = []; }
   } catch { /* the server accepted it; the local list simply stays as it was */ }
