@@ -63,14 +63,6 @@ def plan_workbook(plan: ReplenishmentPlan) -> bytes:
     return buffer.getvalue()
 
 
-def _pdf_text(value) -> str:
-    """Text for a reportlab paragraph: markup characters escaped (a supplier's name is not markup). The one line
-    to switch to the project-wide reportlab helper when it lands."""
-    from xml.sax.saxutils import escape
-
-    return escape(str(value or ""))
-
-
 def purchase_request_pdf(request) -> bytes:
     """The request as the supplier and the approver see it: supplier, lines priced, total, the approval."""
     from django.conf import settings
@@ -92,8 +84,8 @@ def purchase_request_pdf(request) -> bytes:
     rows = [[ln.item.code, ln.item.name[:40], ln.item.uom, ln.qty, f"{ln.unit_price or 0:,.2f}",
              f"{ln.amount or 0:,.2f}", ln.need_by.isoformat()]
             for ln in request.lines.select_related("item").order_by("pk")]
-    return render(title=_("Purchase request"), organisation=_pdf_text(settings.RELIEF_ORGANISATION),
-                  facts=[(label, _pdf_text(value)) for label, value in facts],
+    # render() passes every text through relief.core.escape.pdf_text: the supplier's name is never markup.
+    return render(title=_("Purchase request"), organisation=settings.RELIEF_ORGANISATION, facts=facts,
                   header=[_("Item"), _("Description"), _("Unit"), _("Quantity"), _("Unit price"), _("Amount"),
                           _("Needed by")],
                   rows=rows, footer=[_("Requested by"), _("Approved by"), _("Supplier")])
