@@ -109,7 +109,7 @@ def new_site(name: str, *, db_url: str, redis_url: str | None, admin_password: s
         from relief.core.files import private_dir
 
         # The site folder holds the secret key, database credentials, signing keys and uploads.
-        os.chmod(private_dir(site_dir), 0o700)
+        private_dir(site_dir)
         private_dir(site_dir / "files")
         if db.engine == "sqlite":
             # SQLite gives its journal the database file's mode: create it 0600 before Django opens it.

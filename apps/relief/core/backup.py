@@ -116,7 +116,9 @@ def backup_create(*, site_config: config.SiteConfig, out_dir: Path | None = None
     if site_config.site_dir is None:
         raise BackupError("backup needs a site (--site NAME)")
     db = config.parse_db_url(site_config.db_url, site_config.site_dir)
-    out_dir = files.private_dir(out_dir or site_config.site_dir / "backups")
+    # The site's backups folder is made private; a folder the operator named with --out keeps its mode.
+    out_dir = files.private_dir(out_dir, only_new=True) if out_dir else files.private_dir(
+        site_config.site_dir / "backups")
     key = hmac_key(site_config.site_dir / "keys", create=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     archive = out_dir / f"{site_config.site}-{stamp}.tar.gz"

@@ -18,8 +18,9 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
-def private_dir(path: Path) -> Path:
-    """``path`` (and missing parents) as a folder only the owner reads; returns it."""
+def private_dir(path: Path, *, only_new: bool = False) -> Path:
+    """``path`` (and missing parents) as a folder only the owner reads; returns it. With ``only_new`` a folder
+    that already exists keeps its mode (the folder a user named for ``--out``)."""
     path = Path(path)
     missing = []
     probe = path
@@ -27,16 +28,17 @@ def private_dir(path: Path) -> Path:
         missing.append(probe)
         probe = probe.parent
     path.mkdir(parents=True, exist_ok=True)
-    for folder in [path, *missing]:
+    for folder in missing if only_new else [path, *missing]:
         os.chmod(folder, DIR_MODE)
     return path
 
 
 @contextmanager
 def private_file(path: Path, mode: str = "wb") -> Iterator[IO]:
-    """Write ``path`` as 0600 in a 0700 folder; it appears under its name only once complete."""
+    """Write ``path`` as 0600 (missing folders made 0700; Relief's own folders are made private by
+    ``private_dir``); it appears under its name only once complete."""
     path = Path(path)
-    private_dir(path.parent)
+    private_dir(path.parent, only_new=True)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     os.fchmod(fd, FILE_MODE)

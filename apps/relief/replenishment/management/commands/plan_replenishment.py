@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from relief.core.files import private_write
 from relief.replenishment import services
 from relief.replenishment.export import plan_workbook
 from relief.replenishment.models import LineKind, Truck
@@ -45,5 +46,5 @@ class Command(BaseCommand):
                 "pk"):
             self.stdout.write(f"  {line.get_kind_display():9} {line.explanation}")
         if out:
-            Path(out).write_bytes(plan_workbook(plan))
+            private_write(Path(out), plan_workbook(plan))
             self.stdout.write(f"written {out}")
