@@ -61,7 +61,7 @@ def build(users: dict[str, User]) -> dict[str, str]:
     from relief.core.jobs import job_start
     from relief.core.services import document_cancel, document_submit
     from relief.distribution import services as distribution
-    from relief.distribution.models import DistributionCycle, DistributionEvent, SyncIssue
+    from relief.distribution.models import Card, DistributionCycle, DistributionEvent, SyncIssue
     from relief.households import services as households
     from relief.households.importer import files_dir
     from relief.households.models import DuplicateCandidate, Household
@@ -147,7 +147,9 @@ def build(users: dict[str, User]) -> dict[str, str]:
         "household": household.number, "member": str(head.pk), "collector": str(collector.pk),
         "candidate": str(candidate.pk), "entry": entry.number, "entry_cancelled": cancelled.number,
         "waybill": waybill.number, "count": str(count.pk), "warehouse": "NYA-FW", "item": line.item.code,
-        "event": str(event.pk), "issue": str(issue.pk), "cycle": str(cycle.pk), "site": NYA,
+        "event": str(event.pk), "issue": str(issue.pk),
+        "card": Card.objects.filter(household=household, status="active").values_list("serial", flat=True).get(),
+        "cycle": str(cycle.pk), "site": NYA,
         "plot": plot.code, "plan": plan.number, "allocation_ended": ended.number, "rplan": rplan.number,
         "case": case.number, "pdm": pdm.number, "grant": quote(grant.code, safe=""),
         "pr": pr.number,

@@ -145,6 +145,8 @@ MATRIX: dict[str, tuple[Check, ...]] = {
                                                   post("/shelter/{site}/plots/{plot}/", SHELTER_WRITE)),
     # --- distribution -------------------------------------------------------------------------------------------
     "scan/": (get("/scan/", SCAN),),
+    # Supervisors (the approve-exception right: Administrators, Logistics Managers) set their approval PIN.
+    "scan/pin/": (get("/scan/pin/", CYCLES), post("/scan/pin/", CYCLES, ok=(200,))),
     "distribution/events/": (get("/distribution/events/", EVENTS_READ),),
     "distribution/events/<int:event_id>/": (get("/distribution/events/{event}/", EVENTS_READ),),
     r"^distribution/events/(?P<event_id>[0-9]+)/export\.(?P<fmt>csv|xlsx)$": (
@@ -160,6 +162,9 @@ MATRIX: dict[str, tuple[Check, ...]] = {
     "distribution/cards/print/": (get("/distribution/cards/print/", CARDS),
                                   post("/distribution/cards/print/", CARDS, ok=(200,))),
     "distribution/cards/<uuid:job_id>.pdf": (get("/distribution/cards/{cards_job}.pdf", CARDS_OWNER),),
+    # One card: card roles; the team only for a card they replaced at the table within the hour (not this one).
+    r"^distribution/cards/(?P<serial>[A-Z0-9]{2,6}-[0-9]{4,10})/card\.pdf$": (
+        get("/distribution/cards/{card}/card.pdf", CARDS),),
     # --- replenishment ------------------------------------------------------------------------------------------
     "dashboard/": (get("/dashboard/", PLAN_VIEWERS),),
     "replenishment/plans/": (get("/replenishment/plans/", PLAN_VIEWERS),
@@ -249,6 +254,12 @@ MATRIX: dict[str, tuple[Check, ...]] = {
     "api/v1/scan/redeem": (post("/api/v1/scan/redeem", SCAN, ok=(422,), body={
         "code": "not-a-card", "event": "{event:int}", "client_id": "matrix-redeem"}),),
     "api/v1/events/<event_id>/manifest": (get("/api/v1/events/{event}/manifest", SCAN),),
+    "api/v1/scan/lookup": (get("/api/v1/scan/lookup?event={event}&q={household}", SCAN),),
+    "api/v1/scan/exception": (post("/api/v1/scan/exception", SCAN, ok=(422,), body={
+        "event": "{event:int}", "household": "HH-NONE-0", "client_id": "matrix-exception", "reason": "forgotten",
+        "approver": {"username": "nobody", "pin": "000000"}}),),
+    "api/v1/scan/replace-card": (post("/api/v1/scan/replace-card", SCAN, ok=(422,), body={
+        "event": "{event:int}", "household": "HH-NONE-0", "reason": "lost"}),),
     "api/v1/events/<event_id>/sync": (post("/api/v1/events/{event}/sync", SCAN, ok=(200,),
                                            body={"redemptions": []}),),
     "api/v1/replenishment/plans": (

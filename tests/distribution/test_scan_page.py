@@ -218,3 +218,73 @@ def test_camera_card_held_in_view_then_offline_queue_and_sync(users, station, ca
     expect(page.locator("#queue-refused")).to_be_visible()
     assert page.evaluate("JSON.parse(localStorage.getItem('relief.scan.queue'))[0].client_id") == "future-entry"
     assert Redemption.objects.get(household=world.households[1]).source == "offline"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_owed_lines_at_a_mop_up_and_the_exception_lane(users, station):
+    from playwright.sync_api import expect
+
+    from relief.distribution import services
+    from relief.distribution.models import Entitlement, EntitlementStatus
+    from tests.distribution.conftest import receive
+
+    # The point holds one of each item: household 0 (7 people) is entitled to 5 blankets, 4 nets, a jerrycan.
+    world = build_world(users, households=2, stock=1, sizes=(7, 2))
+    services.approval_pin_set(user=users["manager"], pin="482913")
+    page = station(users["distribution"])
+    title = page.locator("#verdict-title")
+    wedge(page, world.code(0))
+    expect(title).to_have_text("ENTITLED")
+    expect(page.locator("#verdict-message")).to_contain_text("holds less")
+    # What the point holds is offered, the shortage preselected as out of stock.
+    assert page.locator("#lines input").evaluate_all("els => els.map(e => e.value)") == ["1", "1", "1"]
+    page.click("#confirm")
+    expect(title).to_have_text("HANDED OVER")
+    owed = {e.item.code: e.qty - e.qty_collected for e in Entitlement.objects.select_related("item")
+            .filter(household=world.households[0], status=EntitlementStatus.OWED)}
+    assert owed == {"BLK": 4, "NET": 3}
+
+    # Household 1 forgot its card: found by number, handed over by exception once a supervisor approves.
+    page.click("#exception summary")
+    page.fill("#lookup-q", world.households[1].number)
+    page.click("#lookup button[type=submit]")
+    page.click("#lookup-results .exc-hand-over")
+    expect(title).to_have_text("ENTITLED")
+    page.click("#confirm")
+    expect(page.locator("#verdict-message")).to_contain_text("supervisor")
+    assert not Redemption.objects.filter(household=world.households[1]).exists()
+    page.fill("#exc-user", "manager")
+    page.fill("#exc-pin", "482913")
+    page.click("#confirm")
+    expect(title).to_have_text("HANDED OVER")
+    redemption = Redemption.objects.get(household=world.households[1])
+    assert (redemption.exception_reason, redemption.approved_by) == ("forgotten", users["manager"])
+    # Its card is lost: replaced at the table, the old one refused from now on.
+    page.fill("#lookup-q", world.households[1].number)
+    page.click("#lookup button[type=submit]")
+    with page.context.expect_page():
+        page.click("#lookup-results .exc-replace-lost")
+    expect(page.locator("#print-card")).to_be_visible()
+    wedge(page, world.code(1))
+    expect(title).to_have_text("REVOKED CARD")
+
+    # Stock arrives and a mop-up serves what is owed, and only that.
+    from relief.inventory.models import Grant
+
+    grant = Grant.objects.get(code="ECHO-2026-01")
+    for code in ("BLK", "NET"):
+        receive(users["admin"], world.points["NYA"], world.items[code], 10, grant)
+    mop_up = services.event_create(cycle=world.cycle, site=world.sites["NYA"], name="Mop-up", date=world.event.date,
+                                   lanes=1, user=users["admin"], team=[users["distribution"]], owed_only=True)
+    services.event_open(event=mop_up, user=users["admin"])
+    page.reload()
+    page.select_option("#event", str(mop_up.pk))
+    expect(page.locator("#manifest-info")).to_contain_text("cards")
+    wedge(page, world.code(0))
+    expect(title).to_have_text("ENTITLED")
+    expect(page.locator("#lines")).to_contain_text("owed")
+    assert page.locator("#lines input").count() == 2
+    page.click("#confirm")
+    expect(title).to_have_text("HANDED OVER")
+    assert not Entitlement.objects.filter(household=world.households[0],
+                                                   status=EntitlementStatus.OWED).exists()

@@ -104,6 +104,69 @@ def scan_redeem(request, payload: RedeemIn):
     return Status(status, result.as_dict())
 
 
+@router.get("/scan/lookup", summary="Exception lane: find a household by card serial, number or UNHCR id")
+def scan_lookup(request, event: int, q: str = ""):
+    """Households of the event's site the caller may read, with what their active card would be told (``q``: 3 to
+    40 characters, else nothing is found)."""
+    the_event = access.event_for(request.user, event, scan=True)
+    return {"households": selectors.household_lookup(event=the_event, query=q,
+                                                     site_ids=access.site_ids_for(request.user))}
+
+
+class ApproverIn(Schema):
+    username: str = Field("", max_length=150)
+    pin: str = Field("", max_length=12)
+    token: str = Field("", max_length=200, description="The supervisor's device token, instead of username and PIN")
+
+
+class ExceptionIn(Schema):
+    event: int
+    household: str = Field(max_length=30, description="The household number")
+    client_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(max_length=12, description="forgotten, unreadable, lost, damaged or other")
+    note: str = Field("", max_length=200)
+    approver: ApproverIn
+    collector: str | int | None = None
+    lane: int = Field(1, ge=1, le=50)
+    lines: list[RedemptionLineIn] | None = Field(None, max_length=50)
+
+
+@router.post("/scan/exception", response={201: ScanOut, 409: ScanOut, 422: ScanOut | ErrorOut},
+             summary="Hand over without a card scan, approved by a supervisor")
+def scan_exception(request, payload: ExceptionIn):
+    """As ``/scan/redeem``, for a household found by lookup; recorded with its reason, lane and approver."""
+    event = access.event_for(request.user, payload.event, scan=True)
+    collector, alternate = _collector(payload.collector)
+    result = services.redemption_record_exception(
+        event=event, household_number=payload.household, client_id=payload.client_id, user=request.user,
+        reason=payload.reason, note=payload.note, approver_username=payload.approver.username,
+        approver_pin=payload.approver.pin, approver_token=payload.approver.token, lane=payload.lane,
+        collector=collector, alternate_collector_id=alternate, lines=_lines(payload.lines))
+    status = {"redeemed": 201, "already_collected": 409}.get(result.verdict, 422)
+    return Status(status, result.as_dict())
+
+
+class ReplaceIn(Schema):
+    event: int
+    household: str = Field(max_length=30)
+    reason: str = Field(max_length=10, description="lost or damaged")
+    approver: ApproverIn | None = None
+
+
+@router.post("/scan/replace-card", response={201: dict}, summary="Replace a lost or damaged card at the table")
+def scan_replace_card(request, payload: ReplaceIn):
+    """The old card is revoked at once; the new one is ready to print as one card (``print``: its PDF)."""
+    from django.urls import reverse
+
+    event = access.event_for(request.user, payload.event, scan=True)
+    approver = payload.approver or ApproverIn()
+    card = services.card_replace_at_table(
+        event=event, household_number=payload.household, reason=payload.reason, user=request.user,
+        approver_username=approver.username, approver_pin=approver.pin, approver_token=approver.token)
+    return Status(201, {"card": card.serial, "generation": card.generation,
+                        "print": reverse("distribution:card-pdf", args=[card.serial])})
+
+
 @router.get("/events/{event_id}/manifest", summary="Everything a scanner needs to work offline")
 def manifest(request, event_id: int):
     event = access.event_for(request.user, event_id, scan=True)

@@ -352,8 +352,21 @@ class Source(models.TextChoices):
     OFFLINE = "offline", _("Synced from an offline scanner")
 
 
+class ExceptionReason(models.TextChoices):
+    """Why a household was served without its card being scanned (the exception lane)."""
+
+    FORGOTTEN = "forgotten", _("Card forgotten")
+    UNREADABLE = "unreadable", _("QR code unreadable")
+    LOST = "lost", _("Card lost (replaced at the table)")
+    DAMAGED = "damaged", _("Card damaged (replaced at the table)")
+    OTHER = "other", _("Other")
+
+
 class Redemption(models.Model):
-    """A hand-over at an event: who collected what, at which lane, recorded by whom."""
+    """A hand-over at an event: who collected what, at which lane, recorded by whom.
+
+    A hand-over by exception (no card scanned) carries its reason and the supervisor who approved it.
+    """
 
     event = models.ForeignKey(DistributionEvent, on_delete=models.PROTECT, related_name="redemptions")
     household = models.ForeignKey("households.Household", on_delete=models.PROTECT, related_name="+")
@@ -369,11 +382,23 @@ class Redemption(models.Model):
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.ONLINE)
     is_partial = models.BooleanField(_("partial hand-over"), default=False)
+    exception_reason = models.CharField(_("exception: why no card was scanned"), max_length=12, blank=True,
+                                        choices=ExceptionReason.choices)
+    exception_note = models.CharField(_("exception note"), max_length=200, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("approved by"))
 
     class Meta:
         ordering = ["-scanned_at"]
         verbose_name = _("redemption")
         indexes = [models.Index(fields=["event", "scanned_at"], name="redemption_event_time")]
+        permissions = [("approve_exception", _("Can approve a hand-over without a card scan"))]
+        constraints = [
+            # No exception without its approver, and the approver is never the one who hands over.
+            models.CheckConstraint(condition=Q(exception_reason="") | (Q(approved_by__isnull=False)
+                                                                       & ~Q(approved_by=F("user"))),
+                                   name="redemption_exception_approved"),
+        ]
 
     def __str__(self) -> str:
         return self.voucher_no
@@ -466,3 +491,17 @@ class SyncIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.card_serial}"
+
+
+class ApprovalPin(models.Model):
+    """A supervisor's PIN for approving exceptions at the table; only its hash is kept."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approval_pin")
+    pin_hash = models.CharField(max_length=200)
+    set_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("approval PIN")
+
+    def __str__(self) -> str:
+        return str(self.user)

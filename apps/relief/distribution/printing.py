@@ -123,6 +123,37 @@ def render_cards(cards: list[Card], out: Path, *, progress: Callable[[int], None
     return pages
 
 
+# One card for a card printer (ID-1, the card's own size) or an A6 sheet to cut along the marks.
+ONE_CARD_PAGES = {"id1": (CARD_W, CARD_H), "a6": (105 * mm, 148 * mm)}
+
+
+def render_one_card(card: Card, *, size: str = "id1") -> bytes:
+    """One card as a PDF page: the card's own size for an ID-card printer, or centred on A6 with crop marks."""
+    import io
+
+    page_w, page_h = ONE_CARD_PAGES[size]
+    household = (Household.objects.filter(pk=card.household_id).select_related("site", "block")
+                 .prefetch_related(_heads()).get())
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=(page_w, page_h), pageCompression=1)
+    canvas.setTitle(card.serial)
+    x, y = (page_w - CARD_W) / 2, (page_h - CARD_H) / 2
+    if size != "id1":
+        canvas.setLineWidth(0.3)
+        for cx in (x, x + CARD_W):
+            canvas.line(cx, y - MARK - 1 * mm, cx, y - 1 * mm)
+            canvas.line(cx, y + CARD_H + 1 * mm, cx, y + CARD_H + MARK + 1 * mm)
+        for cy in (y, y + CARD_H):
+            canvas.line(x - MARK - 1 * mm, cy, x - 1 * mm, cy)
+            canvas.line(x + CARD_W + 1 * mm, cy, x + CARD_W + MARK + 1 * mm, cy)
+    with translation.override(household.site.language):
+        _card(canvas, x=x, y=y, card=card, who=household_identity(household),
+              site_name=f"{household.site.name} ({household.site.code})")
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
 def _heads():
     from django.db.models import Prefetch
 

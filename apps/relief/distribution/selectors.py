@@ -19,6 +19,7 @@ from relief.distribution.models import (
     DistributionEvent,
     Entitlement,
     EntitlementStatus,
+    ExceptionReason,
     Redemption,
     RedemptionLine,
     RedemptionLot,
@@ -146,6 +147,10 @@ def event_progress(event: DistributionEvent) -> dict:
         "conflicts": SyncIssue.objects.filter(event=event).order_by("resolved_at", "-scanned_at"),
         "no_shows": expected - served,
         "owed": event_owed(event),
+        "exceptions": [{"reason": ExceptionReason(reason).label, "lane": lane, "approver": approver, "n": n}
+                       for reason, lane, approver, n in redemptions.exclude(exception_reason="")
+                       .values_list("exception_reason", "lane", "approved_by__username").annotate(n=Count("pk"))
+                       .order_by("exception_reason", "lane", "approved_by__username")],
     }
 
 
@@ -222,3 +227,29 @@ def household_card_sections(household: Household) -> list[dict]:
 def open_issue_count(event: DistributionEvent) -> int:
     return SyncIssue.objects.filter(event=event, resolved_at__isnull=True).count()
 
+
+def household_lookup(*, event: DistributionEvent, query: str, site_ids: set[int] | None) -> list[dict]:
+    """The exception lane's search: a household of the event's site by card serial, household number or UNHCR
+    group id (exact, any case), within the sites the user's role may read; identity checks only, with what the
+    household's active card would be told if it were scanned."""
+    from django.db.models import Q
+
+    from relief.distribution.services import scan_verify
+
+    query = query.strip()
+    if not 3 <= len(query) <= 40:
+        return []
+    if site_ids is not None and event.site_id not in site_ids:
+        return []
+    by_card = Card.objects.filter(serial__iexact=query).values("household_id")
+    households = (Household.objects.filter(site_id=event.site_id)
+                  .filter(Q(number__iexact=query) | Q(unhcr_group_id__iexact=query) | Q(pk__in=by_card))
+                  .select_related("site", "block").order_by("number")[:10])
+    found = []
+    for household in households:
+        card = Card.objects.filter(household=household, status=CardStatus.ACTIVE).first()
+        verdict = scan_verify(code=card.code, event=event).as_dict() if card else None
+        found.append({"number": household.number, "size": household.size,
+                      "block": household.block.code if household.block else "",
+                      "card": card.serial if card else None, "verdict": verdict})
+    return found

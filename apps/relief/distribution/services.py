@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
@@ -27,10 +29,12 @@ from simple_history.utils import bulk_update_with_history
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocStatus, DocumentError
 from relief.core.naming import naming_next
-from relief.distribution import cardtoken
+from relief.core.roles import has_role
+from relief.distribution import access, cardtoken
 from relief.distribution.models import (
     COLLECTABLE,
     OWED_REASONS,
+    ApprovalPin,
     Card,
     CardPrint,
     CardStatus,
@@ -43,6 +47,7 @@ from relief.distribution.models import (
     EntitlementStatus,
     EventItem,
     EventStatus,
+    ExceptionReason,
     Redemption,
     RedemptionLine,
     RedemptionLot,
@@ -819,10 +824,12 @@ def redemption_record(
     lines: list[HandOverLine] | None = None,
     scanned_at: datetime | None = None,
     source: str = Source.ONLINE,
+    exception: TableException | None = None,
 ) -> ScanResult:
     """Record a hand-over and issue its stock, all in one transaction; verdict ``redeemed`` or why not.
 
-    Idempotent by ``client_id``: a retry gets the first answer and nothing more is handed over.
+    Idempotent by ``client_id``: a retry gets the first answer and nothing more is handed over. A hand-over by
+    exception (``exception``, approved: see ``redemption_record_exception``) records its reason and approver.
     """
     errors = {}
     if not client_id or len(client_id) > 64:
@@ -864,7 +871,10 @@ def redemption_record(
                     event=event, household_id=card.household_id, card=card, client_id=client_id, lane=lane, user=user,
                     collector=collector, alternate_collector_id=alternate_collector_id,
                     scanned_at=scanned_at or timezone.now(), source=source,
-                    is_partial=any(qty < e.qty_outstanding for e, qty, _r in handed))
+                    is_partial=any(qty < e.qty_outstanding for e, qty, _r in handed),
+                    exception_reason=exception.reason if exception else "",
+                    exception_note=exception.note if exception else "",
+                    approved_by=exception.approver if exception else None)
         except IntegrityError:
             # The same client_id on another card, recorded a moment ago: the first answer stands.
             first = _first_answer(client_id, event=event, user=user, code=code)
@@ -906,6 +916,125 @@ def _entitlements_collected(handed: list[tuple[Entitlement, int, str]]) -> None:
         e.status = EntitlementStatus.OWED if owed else EntitlementStatus.REDEEMED
         e.updated_at = now
         e.save(update_fields=["qty_collected", "status", "updated_at"])
+
+
+# --- the exception lane: no card scanned, a supervisor approves -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableException:
+    reason: str
+    approver: object  # the approving user, already checked by ``exception_approver``
+    note: str = ""
+
+
+PIN_TRIES = 5
+PIN_LOCK_SECONDS = 15 * 60
+
+
+def approval_pin_set(*, user, pin: str) -> None:
+    """A supervisor sets their own PIN (6 to 12 digits)."""
+    if not user.has_perm("distribution.approve_exception"):
+        raise PermissionDenied
+    if not (pin.isdigit() and 6 <= len(pin) <= 12):
+        raise ValidationError({"pin": _("give 6 to 12 digits")})
+    with transaction.atomic():
+        ApprovalPin.objects.update_or_create(user=user, defaults={"pin_hash": make_password(pin),
+                                                                  "set_at": timezone.now()})
+
+
+def exception_approver(*, event: DistributionEvent, user, username: str = "", pin: str = "", token: str = ""):
+    """The supervisor approving an exception at the table, by username and PIN or by their device token.
+
+    A second person: never the user at the table; with the right to approve and work at the event's site.
+    Five wrong PINs for one username lock it for 15 minutes.
+    """
+    from django.contrib.auth import get_user_model
+
+    from relief.core.services import api_token_user
+
+    refused = ValidationError({"approver": _("a supervisor's username and PIN, or their device token, are needed")})
+    if token:
+        approver = api_token_user(token)
+        if approver is None:
+            raise ValidationError({"approver": _("that device token is not valid")})
+    elif username and pin:
+        lock_key = f"relief:approval-pin:{username.lower()}"
+        tries = cache.get(lock_key, 0)
+        if tries >= PIN_TRIES:
+            raise ValidationError({"approver": _("too many wrong PINs for %(user)s: wait 15 minutes")
+                                   % {"user": username}})
+        approver = get_user_model().objects.filter(username=username, is_active=True).first()
+        stored = ApprovalPin.objects.filter(user=approver).first() if approver else None
+        if stored is None or not check_password(pin, stored.pin_hash):
+            cache.set(lock_key, tries + 1, PIN_LOCK_SECONDS)
+            raise ValidationError({"approver": _("wrong username or PIN")})
+        cache.delete(lock_key)
+    else:
+        raise refused
+    if approver.pk == user.pk:
+        raise ValidationError({"approver": _("a second person approves: not the one at the table")})
+    if not approver.is_active or not approver.has_perm("distribution.approve_exception"):
+        raise ValidationError({"approver": _("%(user)s may not approve exceptions") % {"user": approver}})
+    sites = access.site_ids_for(approver)
+    if sites is not None and event.site_id not in sites:
+        raise ValidationError({"approver": _("%(user)s does not work at %(site)s") % {
+            "user": approver, "site": event.site.code}})
+    return approver
+
+
+def _household_at_table(*, event: DistributionEvent, user, number: str) -> Household:
+    """A household of the event's site that the user's role may read, or a clear refusal."""
+    sites = access.site_ids_for(user)
+    household = Household.objects.select_related("site").filter(number=number, site_id=event.site_id).first()
+    if household is None or (sites is not None and household.site_id not in sites):
+        raise ValidationError({"household": _("no household %(number)s at this event's site") % {"number": number}})
+    return household
+
+
+def redemption_record_exception(*, event: DistributionEvent, household_number: str, client_id: str, user,
+                                reason: str, note: str = "", approver_username: str = "", approver_pin: str = "",
+                                approver_token: str = "", lane: int = 1, collector: str = Collector.HEAD,
+                                alternate_collector_id: int | None = None,
+                                lines: list[HandOverLine] | None = None) -> ScanResult:
+    """Hand over without a card scan, approved by a supervisor: the household's active card is judged as if it
+    had been scanned, and the redemption records the reason, the note and the approver."""
+    if reason not in ExceptionReason.values:
+        raise ValidationError({"reason": _("choose why no card is scanned: %(reasons)s") % {
+            "reasons": ", ".join(ExceptionReason.values)}})
+    if reason == ExceptionReason.OTHER and not note.strip():
+        raise ValidationError({"note": _("say what happened")})
+    household = _household_at_table(event=event, user=user, number=household_number)
+    approver = exception_approver(event=event, user=user, username=approver_username, pin=approver_pin,
+                                  token=approver_token)
+    card = Card.objects.filter(household=household, status=CardStatus.ACTIVE).first()
+    if card is None:
+        raise ValidationError({"household": _("%(number)s has no active card: replace it first") % {
+            "number": household.number}})
+    return redemption_record(code=card.code, event=event, client_id=client_id, user=user, lane=lane,
+                             collector=collector, alternate_collector_id=alternate_collector_id, lines=lines,
+                             exception=TableException(reason=reason, approver=approver, note=note.strip()[:200]))
+
+
+def card_replace_at_table(*, event: DistributionEvent, household_number: str, reason: str, user,
+                          approver_username: str = "", approver_pin: str = "", approver_token: str = "") -> Card:
+    """A lost or damaged card replaced at the table: the old card is revoked at once (it never verifies again,
+    online or, after the next manifest, offline) and the next generation issued, ready to print as one card.
+    Registration Officers and Administrators replace on their own; anyone else needs a supervisor's approval."""
+    if reason not in (CardStatus.LOST, CardStatus.DAMAGED):
+        raise ValidationError({"reason": _("choose lost or damaged")})
+    household = _household_at_table(event=event, user=user, number=household_number)
+    if not has_role(user, *access.CARD_ROLES):
+        approver = exception_approver(event=event, user=user, username=approver_username, pin=approver_pin,
+                                      token=approver_token)
+        note = f"replaced at {event.number}, approved by {approver.get_username()}"
+    else:
+        note = f"replaced at {event.number}"
+    card = Card.objects.filter(household=household, status=CardStatus.ACTIVE).first()
+    if card is None:
+        raise ValidationError({"household": _("%(number)s has no active card to replace") % {
+            "number": household.number}})
+    return card_replace(card=card, reason=reason, user=user, note=note)
 
 
 # --- offline sync ----------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ app_name = "distribution"
 
 urlpatterns = [
     path("scan/", views.scan, name="scan"),
+    path("scan/pin/", views.approval_pin, name="pin"),
     path("distribution/events/", views.events, name="events"),
     path("distribution/events/<int:event_id>/", views.event_report, name="event"),
     re_path(r"^distribution/events/(?P<event_id>[0-9]+)/export\.(?P<fmt>csv|xlsx)$", views.event_export,
@@ -16,4 +17,5 @@ urlpatterns = [
     path("distribution/cycles/<int:cycle_id>/generate/", views.cycle_generate, name="cycle-generate"),
     path("distribution/cards/print/", views.print_cards, name="print"),
     path("distribution/cards/<uuid:job_id>.pdf", views.cards_pdf, name="cards-pdf"),
+    re_path(r"^distribution/cards/(?P<serial>[A-Z0-9]{2,6}-[0-9]{4,10})/card\.pdf$", views.card_pdf, name="card-pdf"),
 ]

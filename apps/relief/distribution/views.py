@@ -42,6 +42,14 @@ def _strings() -> dict:
         "owed": _("owed from an earlier hand-over"),
         "point_holds": _("the point holds %(n)s"),
         "refused_count": _("Not accepted: %(n)s (see below)"),
+        "exception": {
+            "none_found": _("No household found at this event's site."),
+            "hand_over": _("Hand over by exception"), "replace_lost": _("Replace: card lost"),
+            "replace_damaged": _("Replace: card damaged"),
+            "replaced": _("Card %(serial)s issued; the old card no longer works. Printing…"),
+            "print_again": _("Print the card again"), "by_exception": _("by exception, with approval"),
+            "no_card": _("no active card"),
+        },
         "verdicts": {
             "entitled": _("Entitled: hand over the items listed."),
             "not_entitled": _("Nothing to collect for this household in this cycle."),
@@ -73,7 +81,10 @@ def scan(request: HttpRequest) -> HttpResponse:
               .order_by("-date", "number")]
     config = {"repeat_seconds": settings.RELIEF_SCAN_REPEAT_SECONDS,
               "stale_minutes": settings.RELIEF_SCAN_STALE_MINUTES}
-    return render(request, "distribution/scan.html", {"events": events, "strings": _strings(), "config": config})
+    from relief.distribution.models import ExceptionReason
+
+    return render(request, "distribution/scan.html", {"events": events, "strings": _strings(), "config": config,
+                                                      "exception_reasons": ExceptionReason.choices})
 
 
 @login_required
@@ -262,3 +273,65 @@ def cycle_generate(request: HttpRequest, cycle_id: int) -> HttpResponse:
         "title": _("Entitlements of %(cycle)s") % {"cycle": cycle}, "cycle": cycle, "plan": plan,
         "summary": plan.summary(), "items": [(names[i], d) for i, d in sorted(plan.by_item.items())],
         "generations": cycle.generations.all()[:10]})
+
+
+# A card made at the table may be printed by whoever made it, for this long after.
+TABLE_PRINT_MINUTES = 60
+
+
+@login_required
+def card_pdf(request: HttpRequest, serial: str) -> HttpResponse:
+    """One active card as a one-card PDF (``?size=id1`` card printer, ``a6`` sheet): for Registration Officers and
+    Administrators of its site, and for the team member who replaced it at the table within the hour."""
+    from datetime import timedelta
+
+    from django.http import Http404
+    from django.utils import timezone
+
+    from relief.distribution.models import Card, CardStatus
+    from relief.distribution.printing import ONE_CARD_PAGES, render_one_card
+
+    size = request.GET.get("size", "id1")
+    if size not in ONE_CARD_PAGES:
+        size = "id1"
+    card = Card.objects.select_related("household").filter(serial=serial, status=CardStatus.ACTIVE).first()
+    if card is None:
+        raise Http404
+    sites = access.site_ids_for(request.user)
+    if sites is not None and card.household.site_id not in sites:
+        raise PermissionDenied
+    if not has_role(request.user, *access.CARD_ROLES):
+        require_role(request.user, *access.SCAN_ROLES)
+        made = card.history.filter(history_type="+").values_list("history_user_id", "history_date").first()
+        if made is None or made[0] != request.user.pk or made[1] < timezone.now() - timedelta(
+                minutes=TABLE_PRINT_MINUTES):
+            raise PermissionDenied
+    pdf = render_one_card(card, size=size)
+    services.card_prints_record(cards=[card], batch=f"TABLE-{timezone.now():%Y%m%d-%H%M%S}", user=request.user)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{card.serial}.pdf"'
+    return response
+
+
+@login_required
+def approval_pin(request: HttpRequest) -> HttpResponse:
+    """A supervisor sets the PIN they approve exceptions with, confirming with their password."""
+    from relief.distribution.models import ApprovalPin
+
+    if not request.user.has_perm("distribution.approve_exception"):
+        raise PermissionDenied
+    error = ""
+    if request.method == "POST":
+        if not request.user.check_password(request.POST.get("password", "")):
+            error = _("password: not your password")
+        else:
+            try:
+                services.approval_pin_set(user=request.user, pin=request.POST.get("pin", ""))
+            except ValidationError as exc:
+                error = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            else:
+                messages.success(request, _("Your approval PIN is set."))
+                return redirect("distribution:pin")
+    return render(request, "distribution/pin.html", {
+        "title": _("My approval PIN"), "error": error,
+        "has_pin": ApprovalPin.objects.filter(user=request.user).first()})

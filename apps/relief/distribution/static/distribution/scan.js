@@ -371,13 +371,24 @@ async function confirm() {
     let done = false;
     if (!current.offline) {
       try {
-        const resp = await api("POST", "/scan/redeem", body);
+        const resp = current.exception
+          ? await api("POST", "/scan/exception", { ...body, ...approval(), household: current.exception })
+          : await api("POST", "/scan/redeem", body);
         setNet(true);
         shown = resp.data && resp.data.verdict ? resp.data : { verdict: "invalid", message: (resp.data || {}).detail };
+        if (current.exception && resp.status === 422 && !(resp.data || {}).verdict) {
+          // Refused before anything was recorded (no approval, a wrong PIN): the same hand-over may be confirmed
+          // again once the supervisor has approved.
+          state.current = current;
+          $("handover").hidden = false;
+          $("verdict-message").textContent = (resp.data || {}).detail || "";
+          return;
+        }
         if (shown.verdict === "redeemed") markCollected(current.code, body.lane);
         done = true;
       } catch { setNet(false); }
     }
+    if (!done && current.exception) return; // the exception lane needs the server: nothing is queued
     if (!done) {
       const claims = decodeToken(current.code, state.manifest.keys, state.manifest.retired);
       const q = queue();
@@ -509,6 +520,74 @@ async function startCamera() {
   tick();
 }
 
+// ---- the exception lane: find a household, a supervisor approves ---------------------------------------------
+
+function approval() {
+  return {
+    reason: $("exc-reason").value, note: $("exc-note").value.trim(),
+    approver: { username: $("exc-user").value.trim(), pin: $("exc-pin").value, token: $("exc-token").value.trim() },
+  };
+}
+
+async function lookup(ev) {
+  ev.preventDefault();
+  const q = $("lookup-q").value.trim();
+  const list = $("lookup-results");
+  list.innerHTML = "";
+  $("exception-message").textContent = "";
+  if (q.startsWith("RC1:")) { $("lookup-q").value = ""; onScan(q, "wedge"); return; } // a scan landed here
+  if (!q || !state.event) return;
+  let resp;
+  try { resp = await api("GET", `/scan/lookup?event=${state.event}&q=${encodeURIComponent(q)}`); setNet(true); }
+  catch { setNet(false); $("exception-message").textContent = T.offline; return; }
+  const found = (resp.data && resp.data.households) || [];
+  if (!found.length) { $("exception-message").textContent = resp.status === 200 ? T.exception.none_found : (resp.data || {}).detail || ""; return; }
+  for (const h of found) {
+    const li = document.createElement("li");
+    const verdict = h.verdict ? (T.titles[h.verdict.verdict] || h.verdict.verdict) : T.exception.no_card;
+    const text = document.createElement("span");
+    const initials = (h.verdict && h.verdict.household && h.verdict.household.head_initials) || "—";
+    text.textContent = `${fmt(T.household_line, { number: h.number, size: h.size, block: h.block || "—", initials })}`
+      + ` · ${h.card || "—"} · ${verdict}`;
+    li.appendChild(text);
+    if (h.verdict && h.verdict.verdict === "entitled") {
+      li.appendChild(button(T.exception.hand_over, "exc-hand-over", () => {
+        state.seq += 1;
+        state.current = { code: "", exception: h.number, result: h.verdict, offline: false, clientId: uuid() };
+        show({ ...h.verdict, message: `${h.verdict.message} · ${T.exception.by_exception}` });
+      }));
+    }
+    if (h.card) {
+      li.appendChild(button(T.exception.replace_lost, "exc-replace-lost", () => replaceCard(h.number, "lost")));
+      li.appendChild(button(T.exception.replace_damaged, "exc-replace-damaged", () => replaceCard(h.number, "damaged")));
+    }
+    list.appendChild(li);
+  }
+}
+
+function button(label, cls, onClick) {
+  const b = document.createElement("button");
+  b.type = "button"; b.className = cls; b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+async function replaceCard(household, reason) {
+  const { approver } = approval();
+  let resp;
+  try { resp = await api("POST", "/scan/replace-card", { event: state.event, household, reason, approver }); }
+  catch { setNet(false); return; }
+  const msg = $("exception-message");
+  if (resp.status !== 201) { msg.textContent = (resp.data || {}).detail || String(resp.status); return; }
+  const url = `${resp.data.print}?size=${$("print-size").value}`;
+  msg.textContent = fmt(T.exception.replaced, { serial: resp.data.card }) + " ";
+  const link = document.createElement("a");
+  link.href = url; link.target = "_blank"; link.id = "print-card"; link.textContent = T.exception.print_again;
+  msg.appendChild(link);
+  window.open(url, "_blank");
+  loadManifest(); // the old serial is in the revoked list from now on, offline too
+}
+
 // ---- wiring -------------------------------------------------------------------------------------------------
 
 const PRINTABLE = /^.$/u;
@@ -540,6 +619,8 @@ function init() {
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "F2") { ev.preventDefault(); confirm(); return; }
     if (ev.target === code || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    // Typing a search or an approval; a scan typed there is caught by the search (it starts with RC1:).
+    if (ev.target.matches && ev.target.matches("#exception input, #exception select")) return;
     const inQty = ev.target.matches && ev.target.matches("#lines input, #lane");
     if (ev.key === "Enter") { ev.preventDefault(); focusCode(); return; }
     if (!PRINTABLE.test(ev.key) || (inQty && /[0-9]/.test(ev.key))) return;
@@ -554,6 +635,7 @@ function init() {
   $("cancel").addEventListener("mousedown", (ev) => ev.preventDefault());
   $("cancel").addEventListener("click", () => { state.seq += 1; ready(); });
   $("camera").addEventListener("click", startCamera);
+  $("lookup").addEventListener("submit", lookup);
   $("sync").addEventListener("click", sync);
   $("language").addEventListener("change", (ev) => ev.target.form.submit());
   window.addEventListener("online", sync);
