@@ -147,6 +147,9 @@ MATRIX: dict[str, tuple[Check, ...]] = {
     "scan/": (get("/scan/", SCAN),),
     # Supervisors (the approve-exception right: Administrators, Logistics Managers) set their approval PIN.
     "scan/pin/": (get("/scan/pin/", CYCLES), post("/scan/pin/", CYCLES, ok=(200,))),
+    # The scanning station's service worker and web app manifest: static files, rendered, for anyone.
+    "scan/sw.js": (get("/scan/sw.js", EVERYONE),),
+    "scan/manifest.webmanifest": (get("/scan/manifest.webmanifest", EVERYONE),),
     "distribution/events/": (get("/distribution/events/", EVENTS_READ),),
     "distribution/events/<int:event_id>/": (get("/distribution/events/{event}/", EVENTS_READ),),
     r"^distribution/events/(?P<event_id>[0-9]+)/export\.(?P<fmt>csv|xlsx)$": (

@@ -124,7 +124,7 @@ def test_household_with_no_entitlement_is_not_entitled(world, users):
 @pytest.mark.django_db
 def test_closed_event_refuses_scans(world):
     services.event_close(event=world.event, user=world.users["admin"], counts=[
-        services.CloseOutCount(item=code, moved_in=0, returned=0, lost=0) for code in ("BLK", "NET", "JRC")])
+        services.CloseOutCount(item=code, counted=500) for code in ("BLK", "NET", "JRC")])
     world.event.refresh_from_db()
     assert services.scan_verify(code=world.code(0), event=world.event).verdict == "wrong_event"
     assert Entitlement.objects.filter(status="redeemed").count() == 0

@@ -288,3 +288,57 @@ def test_owed_lines_at_a_mop_up_and_the_exception_lane(users, station):
     expect(title).to_have_text("HANDED OVER")
     assert not Entitlement.objects.filter(household=world.households[0],
                                                    status=EntitlementStatus.OWED).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_page_starts_offline_from_its_service_worker_and_keeps_its_queue(users, station):
+    from playwright.sync_api import expect
+
+    world = build_world(users, households=2)
+    page = station(users["distribution"])
+    url = page.url
+    expect(page.locator("#manifest-info")).to_contain_text("2 cards")
+    # The worker is installed (it keeps the page and its files) after this one online visit.
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => Boolean(r.active))")
+    manifest = page.request.get(url.replace("/scan/", "/scan/manifest.webmanifest")).json()
+    assert manifest["start_url"] == "/scan/" and manifest["display"] == "standalone"
+
+    context = page.context
+    context.set_offline(True)
+    page.close()
+    errors = []
+
+    def cold_start():
+        fresh = context.new_page()
+        fresh.on("pageerror", lambda exc: errors.append(str(exc)))
+        fresh.goto(url)
+        expect(fresh.locator("body[data-ready='1']")).to_have_count(1)
+        return fresh
+
+    cold = cold_start()
+    expect(cold.locator("#net")).to_have_text("offline")
+    expect(cold.locator("#manifest-info")).to_contain_text("2 cards")
+    wedge(cold, world.code(0))
+    expect(cold.locator("#verdict-title")).to_have_text("ENTITLED")
+    expect(cold.locator("#verdict-message")).to_contain_text("offline")
+    cold.click("#confirm")
+    expect(cold.locator("#verdict-title")).to_have_text("SAVED OFFLINE")
+    # An offline list a day old is shown as out of date.
+    cold.evaluate("""() => {
+        const key = Object.keys(localStorage).find(k => k.startsWith("relief.scan.manifest."));
+        const m = JSON.parse(localStorage.getItem(key));
+        m.generated_at = new Date(Date.now() - 864e5).toISOString();
+        localStorage.setItem(key, JSON.stringify(m));
+    }""")
+    cold.close()
+
+    again = cold_start()  # the phone restarted, still no network: the queue is still there
+    expect(again.locator("#queue-count")).to_have_text("1")
+    expect(again.locator("#manifest-info")).to_contain_text("OUT OF DATE")
+    assert not Redemption.objects.exists()
+    context.set_offline(False)
+    again.click("#sync")
+    expect(again.locator("#queue-count")).to_have_text("0", timeout=10000)
+    expect(again.locator("#manifest-info")).not_to_contain_text("OUT OF DATE")
+    assert Redemption.objects.get().household == world.households[0]
+    assert errors == []

@@ -7,9 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CloseOutForm(forms.Form):
-    """One item's end-of-day count at the distribution point; the service checks that it adds up."""
+    """One item's end-of-day count at the distribution point; the books give the rest."""
 
-    moved_in = forms.IntegerField(label=_("Moved to the point"), min_value=0)
-    returned = forms.IntegerField(label=_("Returned"), min_value=0)
-    lost = forms.IntegerField(label=_("Lost or damaged"), min_value=0, initial=0)
+    counted = forms.IntegerField(label=_("Counted at the point"), min_value=0)
+    returned = forms.IntegerField(label=_("Returned to a warehouse"), min_value=0, initial=0)
     note = forms.CharField(label=_("Reason for the loss"), max_length=200, required=False)

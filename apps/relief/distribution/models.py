@@ -257,16 +257,21 @@ class DistributionEvent(models.Model):
 
 
 class EventItem(models.Model):
-    """Close-out of one item at an event: moved to the point = handed out + returned + lost."""
+    """Close-out of one item at an event, from the books: moved to the point (ledger), handed out (redemptions),
+    still owed, left over by the books; what staff counted; the loss (books − counted) and what went back."""
 
     event = models.ForeignKey(DistributionEvent, on_delete=models.PROTECT, related_name="items")
     item = models.ForeignKey("inventory.Item", on_delete=models.PROTECT, related_name="+")
     planned = models.PositiveIntegerField(_("planned"), default=0)
     moved_in = models.PositiveIntegerField(_("moved to the point"), default=0)
     handed_out = models.PositiveIntegerField(_("handed out"), default=0)
+    owed = models.PositiveIntegerField(_("still owed"), default=0)
+    left_books = models.PositiveIntegerField(_("left over by the books"), default=0)
+    counted = models.PositiveIntegerField(_("counted at the point"), default=0)
     returned = models.PositiveIntegerField(_("returned"), default=0)
     lost = models.PositiveIntegerField(_("lost or damaged"), default=0)
     note = models.CharField(_("explanation"), max_length=200, blank=True)
+    return_entry = models.CharField(_("return transfer"), max_length=30, blank=True)
 
     class Meta:
         verbose_name = _("event item")
@@ -274,10 +279,6 @@ class EventItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id}/{self.item_id}"
-
-    @property
-    def difference(self) -> int:
-        return self.moved_in - self.handed_out - self.returned - self.lost
 
 
 class CardStatus(models.TextChoices):

@@ -313,10 +313,11 @@ def event_open(*, event: DistributionEvent, user) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class CloseOutCount:
+    """What staff counted of one item left at the point, why any of it is missing, and how much goes back."""
+
     item: str  # item code
-    moved_in: int
-    returned: int
-    lost: int
+    counted: int
+    returned: int = 0
     note: str = ""
 
 
@@ -325,57 +326,100 @@ def _handed_out(event_id: int) -> dict[int, int]:
                 .annotate(total=Sum("qty_handed")).values_list("item_id", "total"))
 
 
-@retry_on_deadlock
-def event_close(*, event: DistributionEvent, counts: list[CloseOutCount], user) -> DistributionEvent:
-    """Reconcile each item — moved to the point = handed out + returned + lost — and close; refuse any gap.
+def event_close_books(event: DistributionEvent) -> list[dict]:
+    """Per item of the event, from the books: moved to the point (ledger receipts and transfers in since the
+    cycle began, reversals netted), handed out at this event (redemptions), still owed at the site, and left
+    over at the point (its bins, which every hand-over, loss and transfer has already moved)."""
+    handed = _handed_out(event.pk)
+    item_ids = set(event.items.values_list("item_id", flat=True)) | set(handed)
+    moved = inventory_selectors.moved_in_by_item(warehouse_id=event.distribution_point_id, item_ids=sorted(item_ids),
+                                                 since=event.cycle.period_start,
+                                                 excluding_voucher_types=[VOUCHER_REDEMPTION])
+    owed = dict(Entitlement.objects.filter(cycle_id=event.cycle_id, site_id=event.site_id,
+                                           status=EntitlementStatus.OWED, item_id__in=item_ids)
+                .values_list("item_id").annotate(q=Sum(F("qty") - F("qty_collected"))).values_list("item_id", "q"))
+    left = inventory_selectors.on_hand_by_item(warehouse_id=event.distribution_point_id, item_ids=sorted(item_ids))
+    return [{"item_id": item.pk, "code": item.code, "name": item.name, "moved_in": moved.get(item.pk, 0),
+             "handed_out": handed.get(item.pk, 0), "owed": owed.get(item.pk, 0) or 0,
+             "left_books": left.get(item.pk, 0) or 0}
+            for item in Item.objects.filter(pk__in=item_ids).order_by("code")]
 
-    Losses are written off at the point; what is left of the cycle's reservation there is released,
-    since the no-shows' goods go back with the returns (a later event reserves again).
+
+@retry_on_deadlock
+def event_close(*, event: DistributionEvent, counts: list[CloseOutCount], user,
+                return_to: str | None = None) -> DistributionEvent:
+    """Close from the books: per item staff count what is left; books − counted is the loss, written off at the
+    point with a reason; what is returned goes back to ``return_to`` (a warehouse code) by a transfer.
+
+    What is left of the cycle's reservation at the point is released first (the no-shows' and owed goods; a
+    later or mop-up event reserves again when it opens), so the returns may leave.
     """
     with transaction.atomic():
         event = lock_rows(DistributionEvent.objects.filter(pk=event.pk))[0]
         if event.status != EventStatus.OPEN:
             raise DocumentError(_("%(number)s is not open") % {"number": event.number})
-        handed = _handed_out(event.pk)
-        rows = {row.item_id: row for row in event.items.select_related("item")}
-        codes = {row.item.code: row for row in rows.values()}
-        for item_id in handed.keys() - rows.keys():
-            rows[item_id] = EventItem(event=event, item_id=item_id)
-            codes[Item.objects.get(pk=item_id).code] = rows[item_id]
+        books = {row["code"]: row for row in event_close_books(event)}
         errors: dict[str, str] = {}
-        given = {}
+        given: dict[str, CloseOutCount] = {}
         for count in counts:
-            row = codes.get(count.item)
+            row = books.get(count.item)
             if row is None:
                 errors[count.item] = _("not an item of this event")
-            elif min(count.moved_in, count.returned, count.lost) < 0:
+            elif min(count.counted, count.returned) < 0:
                 errors[count.item] = _("quantities cannot be negative")
+            elif count.counted > row["left_books"]:
+                errors[count.item] = _("counted %(counted)d is more than the books' %(left)d: count again, or "
+                                       "receive the extra stock first") % {"counted": count.counted,
+                                                                            "left": row["left_books"]}
+            elif count.returned > count.counted:
+                errors[count.item] = _("returned %(returned)d is more than the %(counted)d counted") % {
+                    "returned": count.returned, "counted": count.counted}
+            elif count.counted < row["left_books"] and not count.note.strip():
+                errors[count.item] = _("%(lost)d missing by the books: give the reason for the loss") % {
+                    "lost": row["left_books"] - count.counted}
             else:
                 given[count.item] = count
-        for code, row in sorted(codes.items()):
-            count = given.get(code)
-            if count is None:
-                if code not in errors:
-                    errors[code] = _("give the quantity moved to the point, returned and lost")
-                continue
-            row.handed_out = handed.get(row.item_id, 0)
-            row.moved_in, row.returned, row.lost, row.note = count.moved_in, count.returned, count.lost, count.note
-            if row.difference:
-                errors[code] = _("moved to the point %(moved)d ≠ handed out %(handed)d + returned %(returned)d "
-                                 "+ lost %(lost)d: %(diff)+d unexplained") % {
-                    "moved": row.moved_in, "handed": row.handed_out, "returned": row.returned, "lost": row.lost,
-                    "diff": row.difference}
-            elif row.lost and not row.note.strip():
-                errors[code] = _("explain the loss")
+        for code in books:
+            if code not in given and code not in errors:
+                errors[code] = _("give what is left at the point")
+        target = None
+        if any(c.returned for c in given.values()):
+            target = Warehouse.objects.filter(code=(return_to or "").strip().upper()).first()
+            if target is None or target.pk == event.distribution_point_id:
+                errors["return_to"] = _("choose the warehouse the returns go back to")
         if errors:
             raise ValidationError(errors)
-        for row in rows.values():
-            row.save()
         _reservations_sync(cycle=event.cycle, user=user, site_ids=[event.site_id], release=True)
-        losses = [(row.item, row.lost) for row in rows.values() if row.lost]
+        rows = {row.item_id: row for row in event.items.all()}
+        items = Item.objects.in_bulk([row["item_id"] for row in books.values()])
+        losses, returns = [], []
+        for code, row in books.items():
+            count = given[code]
+            item = rows.get(row["item_id"]) or EventItem(event=event, item_id=row["item_id"])
+            item.moved_in, item.handed_out, item.owed, item.left_books = (
+                row["moved_in"], row["handed_out"], row["owed"], row["left_books"])
+            item.counted, item.returned = count.counted, count.returned
+            item.lost, item.note = row["left_books"] - count.counted, count.note.strip()[:200]
+            rows[row["item_id"]] = item
+            if item.lost:
+                losses.append((items[row["item_id"]], item.lost))
+            if item.returned:
+                returns.append(inventory.LineData(item=code, qty=item.returned, source=event.distribution_point.code,
+                                                  target=target.code))
         if losses:
             inventory.stock_issue_for_voucher(warehouse=event.distribution_point, lines=losses,
                                               voucher_type=VOUCHER_EVENT_LOSS, voucher_no=event.number, user=user)
+        entry_number = ""
+        if returns:
+            from relief.core.services import document_submit
+
+            entry = inventory.stock_entry_create(entry_type="transfer", lines=returns, user=user,
+                                                 reference=event.number,
+                                                 remarks=_("Returned after %(number)s") % {"number": event.number})
+            entry_number = document_submit(document=entry, user=user).number
+        for row in rows.values():
+            row.return_entry = entry_number if row.returned else ""
+            row.save()
         event.status, event.closed_at, event.closed_by = EventStatus.CLOSED, timezone.now(), user
         event._history_user = user
         event.save(update_fields=["status", "closed_at", "closed_by"])

@@ -7,6 +7,8 @@ app_name = "distribution"
 urlpatterns = [
     path("scan/", views.scan, name="scan"),
     path("scan/pin/", views.approval_pin, name="pin"),
+    path("scan/sw.js", views.scan_service_worker, name="scan-sw"),
+    path("scan/manifest.webmanifest", views.scan_manifest, name="scan-manifest"),
     path("distribution/events/", views.events, name="events"),
     path("distribution/events/<int:event_id>/", views.event_report, name="event"),
     re_path(r"^distribution/events/(?P<event_id>[0-9]+)/export\.(?P<fmt>csv|xlsx)$", views.event_export,

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -22,9 +21,9 @@ from relief.core.escape import sheet_row
 from relief.core.roles import has_role, require_role
 from relief.distribution import access, selectors, services
 from relief.distribution.forms import CloseOutForm
-from relief.distribution.models import EventStatus, RedemptionLine, ShortReason
+from relief.distribution.models import EventStatus, ShortReason
 from relief.distribution.printing import PRINT_JOB
-from relief.inventory.models import Bin, Item
+from relief.inventory.models import Item
 
 
 def _strings() -> dict:
@@ -105,43 +104,33 @@ def event_report(request: HttpRequest, event_id: int) -> HttpResponse:
         "close_out": event.items.select_related("item").order_by("item__code") if closed else None})
 
 
-def _close_out_rows(event) -> list[dict]:
-    """Per item of the event: handed out so far, and what the books say was moved to the point.
-
-    The books' figure is what is still on hand at the point plus what this event handed out; the team
-    starts from it and corrects it to what the delivery notes say.
-    """
-    handed = dict(RedemptionLine.objects.filter(redemption__event=event).values_list("item_id")
-                  .annotate(total=Sum("qty_handed")).values_list("item_id", "total"))
-    item_ids = set(event.items.values_list("item_id", flat=True)) | set(handed)
-    on_hand = dict(Bin.objects.filter(warehouse_id=event.distribution_point_id, item_id__in=item_ids)
-                   .values_list("item_id").annotate(total=Sum("on_hand")).values_list("item_id", "total"))
-    return [{"item_id": item.pk, "code": item.code, "name": item.name, "handed_out": handed.get(item.pk, 0),
-             "moved_in": on_hand.get(item.pk, 0) + handed.get(item.pk, 0)}
-            for item in Item.objects.filter(pk__in=item_ids).order_by("code")]
-
-
 @login_required
 def event_close_out(request: HttpRequest, event_id: int) -> HttpResponse:
-    """End of the day: count per item, and close the event if every item adds up; else show what does not."""
+    """End of the day: the books per item, staff count what is left, and the event closes if every count is
+    explained; else each item shows its problem and nothing changes."""
+    from relief.inventory.models import Warehouse
+
     require_role(request.user, *access.CYCLE_ROLES)
     event = access.event_for(request.user, event_id)
     if event.status != EventStatus.OPEN:
         messages.info(request, _("%(number)s is not open: there is nothing to close.") % {"number": event.number})
         return redirect("distribution:event", event_id=event.pk)
-    rows = _close_out_rows(event)
+    rows = services.event_close_books(event)
     data = request.POST if request.method == "POST" else None
     for row in rows:
-        row["form"] = CloseOutForm(data, prefix=f"item{row['item_id']}", initial={"moved_in": row["moved_in"]})
+        row["form"] = CloseOutForm(data, prefix=f"item{row['item_id']}", initial={"counted": row["left_books"]})
     # Every row is validated (a list, not all() that stops at the first) so each shows its own errors.
     refused = data is not None and not all([row["form"].is_valid() for row in rows])
+    return_error = ""
     if data is not None and not refused:
         counts = [services.CloseOutCount(item=row["code"], **row["form"].cleaned_data) for row in rows]
         try:
-            services.event_close(event=event, counts=counts, user=request.user)
+            services.event_close(event=event, counts=counts, user=request.user,
+                                 return_to=data.get("return_to", ""))
         except ValidationError as exc:
             refused = True
             problems = exc.message_dict
+            return_error = "; ".join(problems.get("return_to", []))
             for row in rows:
                 row["error"] = "; ".join(problems.get(row["code"], []))
         except DocumentError as exc:
@@ -150,9 +139,11 @@ def event_close_out(request: HttpRequest, event_id: int) -> HttpResponse:
         else:
             messages.success(request, _("%(number)s is closed.") % {"number": event.number})
             return redirect("distribution:event", event_id=event.pk)
+    warehouses = Warehouse.objects.filter(kind__in=[Warehouse.Kind.MAIN, Warehouse.Kind.FIELD]).order_by("code")
     return render(request, "distribution/close.html", {
         "title": _("Close %(number)s · %(name)s") % {"number": event.number, "name": event.name},
-        "event": event, "rows": rows, "refused": refused})
+        "event": event, "rows": rows, "refused": refused, "warehouses": warehouses,
+        "return_to": (data or {}).get("return_to", ""), "return_error": return_error})
 
 
 @login_required
@@ -335,3 +326,46 @@ def approval_pin(request: HttpRequest) -> HttpResponse:
     return render(request, "distribution/pin.html", {
         "title": _("My approval PIN"), "error": error,
         "has_pin": ApprovalPin.objects.filter(user=request.user).first()})
+
+
+# What the scanning page needs to open with no network, kept by its service worker.
+SCAN_FILES = [
+    "distribution/scan.css", "distribution/scan.js", "distribution/vendor/jsqr/jsQR.js",
+    "distribution/vendor/noble-ed25519/index.js", "distribution/vendor/noble-hashes/sha2.js",
+    "distribution/vendor/noble-hashes/_md.js", "distribution/vendor/noble-hashes/_u64.js",
+    "distribution/vendor/noble-hashes/utils.js", "relief/favicon.svg",
+]
+
+
+def scan_service_worker(request: HttpRequest) -> HttpResponse:
+    """The service worker, served under /scan/ so that it may control the scanning page."""
+    import hashlib
+    import json
+
+    from django.templatetags.static import static
+    from django.urls import reverse
+
+    files = [static(name) for name in SCAN_FILES]
+    version = hashlib.sha256(json.dumps(files).encode()).hexdigest()[:12]
+    response = render(request, "distribution/sw.js", {
+        "cache_name_json": json.dumps(f"relief-scan-{version}"),
+        "page_url_json": json.dumps(reverse("distribution:scan")), "files_json": json.dumps(files)},
+        content_type="text/javascript; charset=utf-8")
+    # Browsers check for a new worker at most daily anyway; never let a proxy keep an old one.
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def scan_manifest(request: HttpRequest) -> HttpResponse:
+    """The web app manifest: the scanning station installs as an app on a phone's home screen."""
+    from django.http import JsonResponse
+    from django.templatetags.static import static
+    from django.urls import reverse
+
+    scan_url = reverse("distribution:scan")
+    return JsonResponse({
+        "name": str(_("Relief scanning station")), "short_name": str(_("Relief scan")),
+        "start_url": scan_url, "scope": scan_url, "display": "standalone", "orientation": "portrait",
+        "background_color": "#f3f4f6", "theme_color": "#1f3a5f",
+        "icons": [{"src": static("relief/favicon.svg"), "sizes": "any", "type": "image/svg+xml"}],
+    }, content_type="application/manifest+json")

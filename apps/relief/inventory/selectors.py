@@ -27,6 +27,20 @@ def on_hand_by_item(*, warehouse_id: int, item_ids: list[int]) -> dict[int, int]
                 .annotate(total=Sum("on_hand")).values_list("item_id", "total"))
 
 
+def moved_in_by_item(*, warehouse_id: int, item_ids: list[int], since: datetime.date,
+                     excluding_voucher_types: list[str]) -> dict[int, int]:
+    """Net stock moved into a warehouse per item since a date, from the ledger: what came in (receipts, transfers
+    and waybills received, their reversals netted), leaving out the voucher types named (e.g. hand-overs)."""
+    # Inbound rows and the reversals of inbound rows (a reversal keeps its kind and negates the quantity).
+    inbound = Q(qty__gt=0, is_reversal=False) | Q(qty__lt=0, is_reversal=True)
+    rows = (StockLedgerEntry.objects.filter(inbound, warehouse_id=warehouse_id, item_id__in=item_ids,
+                                            posting_date__gte=since,
+                                            kind__in=[MovementKind.RECEIPT, MovementKind.TRANSFER])
+            .exclude(voucher_type__in=excluding_voucher_types).values_list("item_id")
+            .annotate(total=Sum("qty")).values_list("item_id", "total"))
+    return {item_id: max(total or 0, 0) for item_id, total in rows}
+
+
 def reserved_for(*, warehouse: Warehouse, item: Item, reference: str) -> int:
     from relief.inventory.models import Reservation
 

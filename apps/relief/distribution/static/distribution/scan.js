@@ -588,6 +588,22 @@ async function replaceCard(household, reason) {
   loadManifest(); // the old serial is in the revoked list from now on, offline too
 }
 
+// ---- offline from a cold start: the service worker keeps the page and its files ---------------------------
+
+function installOffline() {
+  // Service workers need a secure context (HTTPS, or localhost): on plain HTTP the page still works once open.
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.register(document.body.dataset.sw, { scope: "./" }).catch(() => {});
+  // Logging out removes this user's copy of the page; the queue stays (it belongs to the event, and syncs).
+  $("logout").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      for (const name of await caches.keys()) if (name.startsWith("relief-scan-")) await caches.delete(name);
+      for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister();
+    } finally { ev.target.submit(); }
+  });
+}
+
 // ---- wiring -------------------------------------------------------------------------------------------------
 
 const PRINTABLE = /^.$/u;
@@ -643,6 +659,7 @@ function init() {
   setInterval(showManifestAge, 60000);
   saveQueue(queue());
   loadManifest().then(sync);
+  installOffline();
   ready();
   document.body.dataset.ready = "1";
 }
