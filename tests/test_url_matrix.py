@@ -149,6 +149,8 @@ MATRIX: dict[str, tuple[Check, ...]] = {
     "scan/pin/": (get("/scan/pin/", CYCLES), post("/scan/pin/", CYCLES, ok=(200,))),
     # The scanning station's service worker and web app manifest: static files, rendered, for anyone.
     "scan/sw.js": (get("/scan/sw.js", EVERYONE),),
+    # The site's LAN certificate authority, for phones: public; this test site has none made (404 for all).
+    "tls/ca.crt": (get("/tls/ca.crt", EVERYONE, ok=(404,)),),
     "scan/manifest.webmanifest": (get("/scan/manifest.webmanifest", EVERYONE),),
     "distribution/events/": (get("/distribution/events/", EVENTS_READ),),
     "distribution/events/<int:event_id>/": (get("/distribution/events/{event}/", EVENTS_READ),),

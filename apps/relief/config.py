@@ -94,6 +94,16 @@ class SiteConfig:
         return self.site_dir / "keys"
 
     @property
+    def tls_dir(self) -> Path:
+        """The site's local certificate authority and HTTPS certificate (``relief lan-tls``)."""
+        env = os.environ.get("RELIEF_TLS_DIR")
+        if env:
+            return Path(env)
+        if self.site_dir is None:
+            raise ConfigError("no site selected: RELIEF_TLS_DIR is required without a site")
+        return self.site_dir / "tls"
+
+    @property
     def files_dir(self) -> Path:
         env = os.environ.get("RELIEF_FILES_DIR")
         if env:

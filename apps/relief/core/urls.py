@@ -8,4 +8,5 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/", views.job_page, name="job"),
     path("jobs/<uuid:job_id>/status/", views.job_status, name="job-status"),
     path("health/", views.health, name="health"),
+    path("tls/ca.crt", views.lan_ca_certificate, name="lan-ca"),
 ]

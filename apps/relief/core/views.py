@@ -71,3 +71,22 @@ def health(request: HttpRequest) -> JsonResponse:
     if not _may_read_health_details(request):
         return JsonResponse({"status": status["status"]}, status=code)
     return JsonResponse(status, status=code)
+
+
+def lan_ca_certificate(request):
+    """The site's local certificate authority, for phones on the camp LAN to trust (``relief lan-tls``).
+    Public: a phone fetches it before anyone logs in on it; it is a certificate, not a secret."""
+    from django.conf import settings
+    from django.http import Http404, HttpResponse
+
+    from relief.config import ConfigError
+
+    try:
+        path = settings.SITE_CONFIG.tls_dir / "ca.crt"
+    except ConfigError:
+        raise Http404 from None
+    if not path.exists():
+        raise Http404
+    response = HttpResponse(path.read_bytes(), content_type="application/x-x509-ca-cert")
+    response["Content-Disposition"] = 'attachment; filename="relief-ca.crt"'
+    return response
