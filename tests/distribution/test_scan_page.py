@@ -73,16 +73,17 @@ def station(browser, live_server):
     """Open /scan/ logged in as the given user; returns the page (and collects page errors)."""
     contexts, errors = [], []
 
-    def open_station(user, *, viewport=PHONE, path="/scan/"):
+    def open_station(user, *, viewport=PHONE, path="/scan/", base=None):
+        base = base or live_server.url
         client = Client()
         client.force_login(user)
         context = browser.new_context(viewport=viewport, permissions=["camera"])
         context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                              "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+                              "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": base}])
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{live_server.url}{path}")
+        page.goto(f"{base}{path}")
         from playwright.sync_api import expect
 
         expect(page.locator("body[data-ready='1']")).to_have_count(1)
@@ -92,6 +93,62 @@ def station(browser, live_server):
     for context in contexts:
         context.close()
     assert errors == []
+
+
+class NetworkGate:
+    """A TCP relay between the browser and the live server: shutting it is the phone losing its network, for the
+    page, its service worker and the API alike (the browser's offline emulation does not reach service workers)."""
+
+    def __init__(self, target_port: int):
+        import socket
+        import threading
+
+        self.target, self.offline, self.conns = target_port, False, []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _addr = self.sock.accept()
+            except OSError:
+                return
+            if self.offline:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b):
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            a.close()  # closing a closed socket is a no-op
+            b.close()
+
+    def set_offline(self, offline: bool) -> None:
+        self.offline = offline
+        if offline:
+            for conn in self.conns:
+                conn.close()
+            self.conns = []
+
+    def close(self) -> None:
+        self.set_offline(True)
+        self.sock.close()
 
 
 def wedge(page, code: str) -> None:
@@ -291,11 +348,14 @@ def test_owed_lines_at_a_mop_up_and_the_exception_lane(users, station):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_page_starts_offline_from_its_service_worker_and_keeps_its_queue(users, station):
+def test_page_starts_offline_from_its_service_worker_and_keeps_its_queue(users, station, live_server):
+    from urllib.parse import urlsplit
+
     from playwright.sync_api import expect
 
     world = build_world(users, households=2)
-    page = station(users["distribution"])
+    gate = NetworkGate(urlsplit(live_server.url).port)
+    page = station(users["distribution"], base=gate.url)
     url = page.url
     expect(page.locator("#manifest-info")).to_contain_text("2 cards")
     # The worker is installed (it keeps the page and its files) after this one online visit.
@@ -304,7 +364,7 @@ def test_page_starts_offline_from_its_service_worker_and_keeps_its_queue(users, 
     assert manifest["start_url"] == "/scan/" and manifest["display"] == "standalone"
 
     context = page.context
-    context.set_offline(True)
+    gate.set_offline(True)
     page.close()
     errors = []
 
@@ -336,9 +396,10 @@ def test_page_starts_offline_from_its_service_worker_and_keeps_its_queue(users, 
     expect(again.locator("#queue-count")).to_have_text("1")
     expect(again.locator("#manifest-info")).to_contain_text("OUT OF DATE")
     assert not Redemption.objects.exists()
-    context.set_offline(False)
+    gate.set_offline(False)
     again.click("#sync")
     expect(again.locator("#queue-count")).to_have_text("0", timeout=10000)
     expect(again.locator("#manifest-info")).not_to_contain_text("OUT OF DATE")
     assert Redemption.objects.get().household == world.households[0]
     assert errors == []
+    gate.close()
