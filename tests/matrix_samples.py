@@ -62,6 +62,7 @@ def build(users: dict[str, User]) -> dict[str, str]:
     from relief.core.services import document_cancel, document_submit
     from relief.distribution import services as distribution
     from relief.distribution.models import Card, DistributionCycle, DistributionEvent, SyncIssue
+    from relief.households import convoy
     from relief.households import services as households
     from relief.households.importer import files_dir
     from relief.households.models import DuplicateCandidate, Household
@@ -137,6 +138,13 @@ def build(users: dict[str, User]) -> dict[str, str]:
     (files_dir() / report).write_bytes(_empty_xlsx())
     import_job.result_file = report
     import_job.save(update_fields=["result_file"])
+    convoy_job = job_start(kind="households-convoy-check", function="relief.households.jobs.convoy_job",
+                           arguments={"file": "none.csv", "mode": "all", "dry_run": True}, user=registrar,
+                           queue="long")
+    convoy_report = f"{convoy_job.pk}-convoy.xlsx"
+    (convoy.files_dir() / convoy_report).write_bytes(_empty_xlsx())
+    convoy_job.result_file = convoy_report
+    convoy_job.save(update_fields=["result_file"])
     cards_job = job_start(kind="print-cards", function="relief.distribution.printing.print_cards_job",
                           arguments={"site": NYA}, user=registrar, queue="long")
     cards = Path(settings.MEDIA_ROOT) / "cards" / f"{cards_job.pk}.pdf"
@@ -153,7 +161,8 @@ def build(users: dict[str, User]) -> dict[str, str]:
         "plot": plot.code, "plan": plan.number, "allocation_ended": ended.number, "rplan": rplan.number,
         "case": case.number, "pdm": pdm.number, "grant": quote(grant.code, safe=""),
         "pr": pr.number,
-        "job": str(job.pk), "import_job": str(import_job.pk), "cards_job": str(cards_job.pk),
+        "job": str(job.pk), "import_job": str(import_job.pk),
+        "convoy_job": str(convoy_job.pk), "cards_job": str(cards_job.pk),
         "today": timezone.localdate().isoformat(), "auditor_password": PASSWORD,
         "yesterday": (timezone.localdate() - datetime.timedelta(days=1)).isoformat(),
     }

@@ -120,11 +120,15 @@ MATRIX: dict[str, tuple[Check, ...]] = {
     "households/import/": (get("/households/import/", PERSONAL), post("/households/import/", PERSONAL, ok=(200,))),
     "households/import/<uuid:job_id>/": (get("/households/import/{import_job}/", IMPORT_OWNER),),
     "households/import/<uuid:job_id>/report/": (get("/households/import/{import_job}/report/", IMPORT_OWNER),),
+    "households/convoy/": (get("/households/convoy/", PERSONAL), post("/households/convoy/", PERSONAL, ok=(200,))),
+    "households/convoy/<uuid:job_id>/": (get("/households/convoy/{convoy_job}/", IMPORT_OWNER),),
+    "households/convoy/<uuid:job_id>/report/": (get("/households/convoy/{convoy_job}/report/", IMPORT_OWNER),),
     "households/duplicates/": (get("/households/duplicates/", PERSONAL), post("/households/duplicates/", PERSONAL)),
     "households/duplicates/<int:candidate_id>/": (post("/households/duplicates/{candidate}/", PERSONAL),),
     "households/<str:number>/": (get("/households/{household}/", IDENTITY),),
     "households/<str:number>/change/": (post("/households/{household}/change/", PERSONAL),),
     "households/<str:number>/status/": (post("/households/{household}/status/", PERSONAL),),
+    "households/<str:number>/moves-on/": (post("/households/{household}/moves-on/", PERSONAL),),
     "households/<str:number>/members/": (post("/households/{household}/members/", PERSONAL),),
     # The head made head again: nothing changes.
     "households/<str:number>/members/<int:member_id>/<str:action>/": (

@@ -84,6 +84,31 @@ class StatusForm(forms.Form):
                                                            if c[0] != HouseholdStatus.MERGED])
 
 
+class LifecycleForm(forms.Form):
+    """A household moves on: it leaves (for a reason), moves to another site, or comes back."""
+
+    ACTIONS = [("departed", _("Left the site")), ("returned", _("Returned home (voluntary repatriation)")),
+               ("deceased", _("Last member died")), ("other", _("Set aside (other reason)")),
+               ("transferred", _("Transferred to another site")), ("reactivate", _("Came back: active again"))]
+    action = forms.ChoiceField(label=_("What happened"), choices=ACTIONS)
+    date = forms.DateField(label=_("Date"), widget=DATE, required=False)
+    site = forms.ModelChoiceField(Site.objects.all(), label=_("New site (transfer)"), to_field_name="code",
+                                  required=False)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class ConvoyForm(forms.Form):
+    file = forms.FileField(label=_("Convoy manifest (.xlsx or .csv)"),
+                           help_text=_("Columns: household (or unhcr_id), date, reason (departed, returned, "
+                                       "deceased, transferred), site (for a transfer), note."))
+
+
+class ConvoyCommitForm(forms.Form):
+    mode = forms.ChoiceField(label=_("Carry out"), choices=[
+        ("all", _("only if every row is valid")), ("valid", _("the valid rows; report the rest"))],
+        widget=forms.RadioSelect, initial="all")
+
+
 class CollectorForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     relationship = forms.CharField(label=_("Relationship to the household"), max_length=60)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from relief.core.files import prune_older_than
 from relief.core.jobs import job_progress
 from relief.core.models import Job
-from relief.households import duplicates
+from relief.households import convoy, duplicates
 from relief.households.access import site_ids_for
 from relief.households.importer import Mapping, files_dir, run_import
 
@@ -64,3 +64,27 @@ def imports_prune_job(*, job: Job) -> dict:
     ``upload_retention_days`` after its import was committed, or after its upload if it never was."""
     removed = prune_older_than(files_dir(), days=settings.RELIEF_LIMITS["upload_retention_days"])
     return {"removed": len(removed)}
+
+
+def convoy_job(*, job: Job, file: str, mode: str, dry_run: bool) -> dict:
+    """Check (``dry_run``) or carry out a convoy manifest; the convoy page shows the outcome and the report."""
+    user = get_user_model().objects.get(pk=job.created_by_id) if job.created_by_id else None
+    site_ids = site_ids_for(user) if user is not None else None
+
+    def progress(stage: str, done: int, total: int) -> None:
+        job_progress(job, done=done, total=total or None, message=stage)
+
+    result = convoy.run_convoy(path=convoy.files_dir() / file, user=user, site_ids=site_ids, mode=mode,
+                               dry_run=dry_run, progress=progress)
+    outcome = result.as_dict()
+    outcome["first_problems"] = [list(p) for p in result.problems[:SHOWN]]
+    if result.committed:
+        job.message = _("%(n)s households moved on.") % {"n": result.processed}
+    elif dry_run:
+        job.message = _("Checked: %(valid)s valid rows, %(problems)s problems.") % {
+            "valid": result.valid, "problems": len(result.problems)}
+    else:
+        job.message = _("Nothing done: %(problems)s problems.") % {"problems": len(result.problems)}
+    job.result_file = result.report or ""
+    outcome["next"] = reverse("households:convoy-review", args=[job.pk])
+    return outcome

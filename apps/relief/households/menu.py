@@ -15,6 +15,8 @@ LINKS = [
      _("A new household with its head and recorded consent.")),
     ([REGISTRATION_OFFICER], _("Import registrations"), "households:import",
      _("Upload a KoboToolbox export or a spreadsheet; check it, then import.")),
+    ([REGISTRATION_OFFICER], _("Convoy manifest"), "households:convoy",
+     _("Households leaving or moving together: their plots, cards and entitlements go with them.")),
     ([REGISTRATION_OFFICER], _("Possible duplicates"), "households:duplicates",
      _("Review households that may be registered twice: merge or mark distinct.")),
     ([REGISTRATION_OFFICER, AUDITOR, LOGISTICS_MANAGER, DISTRIBUTION_TEAM, ADMINISTRATOR], _("Registry summary"),

@@ -24,12 +24,15 @@ from relief.core.jobs import job_start
 from relief.core.models import Job
 from relief.core.roles import ADMINISTRATOR, has_role
 from relief.core.services import access_log_record
-from relief.households import access, duplicates, selectors, services
+from relief.households import access, convoy, duplicates, selectors, services
 from relief.households.forms import (
     CollectorForm,
     CommitForm,
+    ConvoyCommitForm,
+    ConvoyForm,
     HouseholdForm,
     ImportForm,
+    LifecycleForm,
     MemberForm,
     SearchForm,
     StatusForm,
@@ -73,7 +76,8 @@ def card(request: HttpRequest, number: str) -> HttpResponse:
     household = access.household_for(request.user, number=number)
     context = selectors.household_card(household)
     context.update({
-        "title": household.number, "member_form": MemberForm(), "status_form": StatusForm(
+        "title": household.number, "member_form": MemberForm(), "lifecycle_form": LifecycleForm(),
+        "status_form": StatusForm(
             initial={"status": household.status}), "collector_form": CollectorForm(),
         "details_form": HouseholdForm(initial=_household_initial(household)),
     })
@@ -147,6 +151,34 @@ def set_status(request: HttpRequest, number: str) -> HttpResponse:
         services.household_set_status(user=request.user, household=household, status=form.cleaned_data["status"])
     except ValidationError as exc:
         _errors(request, exc)
+    return redirect("households:card", number=number)
+
+
+@login_required
+@require_POST
+def lifecycle(request: HttpRequest, number: str) -> HttpResponse:
+    """The household leaves, moves to another site or comes back, with everything it holds."""
+    household = _household_for_change(request, number)
+    form = LifecycleForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError({k: list(v) for k, v in form.errors.items()})
+        action, note = form.cleaned_data["action"], form.cleaned_data["note"]
+        if action == "reactivate":
+            services.household_reactivate(user=request.user, household=household)
+        elif action == "transferred":
+            site = form.cleaned_data["site"]
+            if site is None:
+                raise ValidationError({"site": [_("choose the site it moves to")]})
+            access.require_site(request.user, site)
+            services.household_transfer(user=request.user, household=household, site=site, note=note)
+        else:
+            services.households_leave(user=request.user, households=[household], reason=action,
+                                      on=form.cleaned_data["date"], note=note)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("Saved: the plot, card and entitlements moved with the household."))
     return redirect("households:card", number=number)
 
 
@@ -293,6 +325,74 @@ def import_report(request: HttpRequest, job_id) -> FileResponse:
     if not path.is_file():
         raise Http404(_("The report is no longer kept."))
     return FileResponse(path.open("rb"), as_attachment=True, filename=f"import-problems-{job.pk}.xlsx")
+
+
+# --- convoys ----------------------------------------------------------------------------------------------
+
+
+@login_required
+def convoy_upload(request: HttpRequest) -> HttpResponse:
+    access.require_personal(request.user)
+    title = _("Convoy manifest")
+    if request.method == "POST":
+        try:
+            uploads.check_request_size(request)
+        except uploads.UploadRefused as exc:
+            form = ConvoyForm(data={})
+            form.full_clean()
+            form._errors = ErrorDict({"file": form.error_class([str(exc)])})
+            return render(request, "households/convoy.html", {"form": form, "title": title}, status=413)
+    form = ConvoyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        suffix = "." + upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
+        if suffix not in (".xlsx", ".csv"):
+            form.add_error("file", _("use an .xlsx or .csv file"))
+        else:
+            try:
+                uploads.check_upload(upload)
+            except uploads.UploadRefused as exc:
+                form.add_error("file", str(exc))
+        if not form.errors:
+            stored = f"{uuid.uuid4().hex}{suffix}"
+            with private_file(convoy.files_dir() / stored) as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            job = job_start(kind="households-convoy-check", function="relief.households.jobs.convoy_job",
+                            arguments={"file": stored, "mode": "all", "dry_run": True}, user=request.user,
+                            queue="long")
+            return redirect("job", job_id=job.pk)
+    return render(request, "households/convoy.html", {"form": form, "title": title})
+
+
+def _convoy_job(request: HttpRequest, job_id) -> Job:
+    access.require_personal(request.user)
+    job = get_object_or_404(Job, pk=job_id, kind__startswith="households-convoy")
+    if job.created_by_id != request.user.pk and not has_role(request.user, ADMINISTRATOR):
+        raise PermissionDenied
+    return job
+
+
+@login_required
+def convoy_review(request: HttpRequest, job_id) -> HttpResponse:
+    job = _convoy_job(request, job_id)
+    form = ConvoyCommitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and job.kind == "households-convoy-check":
+        arguments = {**job.arguments, "mode": form.cleaned_data["mode"], "dry_run": False}
+        commit = job_start(kind="households-convoy", function="relief.households.jobs.convoy_job",
+                           arguments=arguments, user=request.user, queue="long")
+        return redirect("job", job_id=commit.pk)
+    return render(request, "households/convoy_review.html", {
+        "job": job, "result": job.result or {}, "form": form, "title": _("Convoy manifest")})
+
+
+@login_required
+def convoy_report(request: HttpRequest, job_id) -> FileResponse:
+    job = _convoy_job(request, job_id)
+    path = convoy.files_dir() / job.result_file if job.result_file else None
+    if path is None or not path.is_file():
+        raise Http404(_("This convoy has no report."))
+    return FileResponse(path.open("rb"), as_attachment=True, filename=f"convoy-report-{job.pk}.xlsx")
 
 
 # --- duplicates ---------------------------------------------------------------------------------------------
