@@ -24,10 +24,10 @@ from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.utils import bulk_update_with_history
 
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocStatus, DocumentError
+from relief.core.history import rows_set
 from relief.core.naming import naming_next
 from relief.core.roles import has_role
 from relief.distribution import access, cardtoken
@@ -515,11 +515,8 @@ def on_household_merged(sender, *, survivor: Household, merged: Household, user=
 
 def _end_cards(*, household_ids: list[int], status: str, note: str, user) -> list[Card]:
     cards = lock_rows(Card.objects.filter(household_id__in=household_ids, status=CardStatus.ACTIVE))
-    now = timezone.now()
-    for card in cards:
-        card.status, card.status_reason, card.status_changed_at = status, note[:200], now
-    if cards:
-        bulk_update_with_history(cards, Card, ["status", "status_reason", "status_changed_at"], default_user=user)
+    rows_set(cards, values={"status": status, "status_reason": note[:200], "status_changed_at": timezone.now()},
+             user=user)
     return cards
 
 
@@ -541,18 +538,18 @@ def _reservations_trim(*, places: set[tuple[int, int]], user) -> None:
         if cycle_site is None:
             continue
         reference = cycle_site.cycle.reservation_reference(cycle_site.site.code)
-        need = dict(Entitlement.objects.filter(cycle_id=cycle_id, site_id=site_id, status__in=COLLECTABLE)
+        held = inventory_selectors.reserved_by_item(warehouse_id=cycle_site.warehouse_id, reference=reference)
+        if not held:
+            continue
+        need = dict(Entitlement.objects.filter(cycle_id=cycle_id, site_id=site_id, status__in=COLLECTABLE,
+                                               item_id__in=list(held))
                     .values_list("item_id").annotate(total=Sum(F("qty") - F("qty_collected")))
                     .values_list("item_id", "total"))
-        items = Item.objects.in_bulk(set(Entitlement.objects.filter(cycle_id=cycle_id, site_id=site_id)
-                                         .values_list("item_id", flat=True).distinct()))
-        for item_id in sorted(items):
-            held = inventory_selectors.reserved_for(warehouse=cycle_site.warehouse, item=items[item_id],
-                                                    reference=reference)
-            wanted = need.get(item_id) or 0
-            if held > wanted:
-                inventory.reservation_set(warehouse=cycle_site.warehouse, item=items[item_id], reference=reference,
-                                          qty=wanted, user=user)
+        over = sorted(item_id for item_id, qty in held.items() if qty > (need.get(item_id) or 0))
+        items = Item.objects.in_bulk(over)
+        for item_id in over:
+            inventory.reservation_set(warehouse=cycle_site.warehouse, item=items[item_id], reference=reference,
+                                      qty=need.get(item_id) or 0, user=user)
 
 
 def _reservations_top_up(*, places: set[tuple[int, int]], user) -> None:
@@ -600,9 +597,11 @@ def households_transferred_carry(*, households: list[Household], from_site_ids: 
         target = new_site[e.household_id]
         (moved if (e.cycle_id, target) in served else cancelled).append(e)
     left_places = {(e.cycle_id, e.site_id) for e in open_}
-    for e in moved:
-        e.site_id, e.updated_at = new_site[e.household_id], now
-    Entitlement.objects.bulk_update(moved, ["site_id", "updated_at"], batch_size=2000)
+    for site_id in {new_site[e.household_id] for e in moved}:
+        here = [e for e in moved if new_site[e.household_id] == site_id]
+        for e in here:
+            e.site_id = site_id
+        Entitlement.objects.filter(pk__in=[e.pk for e in here]).update(site_id=site_id, updated_at=now)
     Entitlement.objects.filter(pk__in=[e.pk for e in cancelled]).update(status=EntitlementStatus.CANCELLED,
                                                                         updated_at=now)
     _reservations_trim(places=left_places, user=user)

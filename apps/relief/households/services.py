@@ -14,9 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
 from relief.core.db import lock_rows, retry_on_deadlock
+from relief.core.history import rows_set
 from relief.core.naming import naming_next
 from relief.households.models import (
     AlternateCollector,
@@ -226,25 +226,12 @@ def households_leave(*, user, households: Sequence[Household], reason: str, on: 
                     for p in lifecycle_problems(h, reason=reason, active_members=len(members.get(h.pk, [])))]
         if problems:
             raise ValidationError({"household": problems})
-        status = _status_after(reason)
-        for household in locked:
-            household.status, household.exit_reason, household.exit_date = status, reason, on
-            if reason == ExitReason.DECEASED:
-                household.size = 0
-                household.female_headed = household.child_headed = household.older_person_headed = False
-            household._history_user = user
+        values = {"status": _status_after(reason), "exit_reason": reason, "exit_date": on,
+                  "updated_at": timezone.now()}
         if reason == ExitReason.DECEASED:
-            dead = [m for rows in members.values() for m in rows]
-            for member in dead:
-                member.active = False
-                member._history_user = user
-            if dead:
-                bulk_update_with_history(dead, Member, ["active"], default_user=user)
-        now = timezone.now()
-        for household in locked:
-            household.updated_at = now
-        bulk_update_with_history(locked, Household, ["status", "exit_reason", "exit_date", *DERIVED_FIELDS,
-                                                     "updated_at"], default_user=user)
+            values.update(size=0, female_headed=False, child_headed=False, older_person_headed=False)
+            rows_set([m for rows in members.values() for m in rows], values={"active": False}, user=user)
+        rows_set(locked, values=values, user=user)
         households_left.send(sender=Household, households=locked, reason=reason, on=on, note=note, user=user)
         return locked
 
@@ -272,11 +259,7 @@ def households_transfer(*, user, households: Sequence[Household], site, note: st
         if problems:
             raise ValidationError({"household": problems})
         from_site_ids = {h.pk: h.site_id for h in locked}
-        now = timezone.now()
-        for household in locked:
-            household.site, household.block, household.updated_at = site, None, now
-            household._history_user = user
-        bulk_update_with_history(locked, Household, ["site", "block", "updated_at"], default_user=user)
+        rows_set(locked, values={"site": site, "block": None, "updated_at": timezone.now()}, user=user)
         households_transferred.send(sender=Household, households=locked, from_site_ids=from_site_ids, note=note,
                                     user=user)
         return locked

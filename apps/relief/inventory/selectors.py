@@ -49,6 +49,15 @@ def reserved_for(*, warehouse: Warehouse, item: Item, reference: str) -> int:
     return int(total["qty"])
 
 
+def reserved_by_item(*, warehouse_id: int, reference: str) -> dict[int, int]:
+    """Item id → quantity reserved for ``reference`` at the warehouse (items with a reservation only)."""
+    from relief.inventory.models import Reservation
+
+    return {item_id: int(qty) for item_id, qty in Reservation.objects.filter(
+        bin__warehouse_id=warehouse_id, reference=reference).values_list("bin__item_id").annotate(
+        qty=Sum("qty")).values_list("bin__item_id", "qty") if qty}
+
+
 def warehouse_stock_summary(
     *, warehouse: Warehouse, item: Item | None = None, category: str | None = None
 ) -> list[dict]:

@@ -17,10 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocumentError
+from relief.core.history import rows_set
 from relief.core.naming import naming_next
 from relief.core.services import document_submit
 from relief.households import services as household_services
@@ -522,21 +523,12 @@ def _households_vacate(*, user, household_ids: list[int], reason: str, note: str
     if current:
         plots = _lock_plots([plot_id for _pk, plot_id in current])
         ended = lock_rows(Allocation.objects.filter(pk__in=[pk for pk, _plot in current], ended_at__isnull=True))
-        for allocation in ended:
-            allocation.ended_at, allocation.ended_by, allocation.end_reason = now, user, reason
-            allocation.end_note = note[:200]
-        bulk_update_with_history(ended, Allocation, ["ended_at", "ended_by", "end_reason", "end_note"],
-                                 default_user=user)
-        freed = [plots[a.plot_id] for a in ended]
-        for plot in freed:
-            plot.status = PlotStatus.VACANT
-        bulk_update_with_history(freed, Plot, ["status"], default_user=user)
+        rows_set(ended, values={"ended_at": now, "ended_by": user, "end_reason": reason, "end_note": note[:200]},
+                 user=user)
+        rows_set([plots[a.plot_id] for a in ended], values={"status": PlotStatus.VACANT}, user=user)
     waiting = lock_rows(WaitingEntry.objects.filter(household_id__in=household_ids, status=WaitingStatus.WAITING))
-    for entry in waiting:
-        entry.status, entry.closed_at = WaitingStatus.WITHDRAWN, now
-        entry.note = (note or str(EndReason(reason).label))[:200]
-    if waiting:
-        bulk_update_with_history(waiting, WaitingEntry, ["status", "closed_at", "note"], default_user=user)
+    rows_set(waiting, values={"status": WaitingStatus.WITHDRAWN, "closed_at": now,
+                              "note": (note or str(EndReason(reason).label))[:200]}, user=user)
     for line in AllocationPlanLine.objects.filter(household_id__in=household_ids, plan__status="draft"):
         line.delete()
     if ended:
