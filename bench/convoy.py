@@ -32,6 +32,7 @@ def setup(total: int):
     from django.db import transaction
     from django.utils import timezone
 
+    from relief.core import signing
     from relief.core.services import document_submit
     from relief.distribution import services as distribution
     from relief.distribution.models import CycleSite, DistributionCycle, EntitlementRule
@@ -41,8 +42,6 @@ def setup(total: int):
     from relief.inventory import services as inventory
     from relief.inventory.models import Donor, Grant, Item, Warehouse
     from relief.shelter.models import Allocation, Plot
-
-    from relief.core import signing
 
     signing.key_create()
     sites = demo_camps()

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from relief.core.escape import sheet_row
 from relief.core.files import private_dir, private_file
 from relief.core.models import Site
 from relief.households import services
@@ -239,12 +240,6 @@ def _process(rows: list[ManifestRow], *, user, one_by_one_on_refusal: bool,
     return dict(by_reason), refused
 
 
-def cell_text(value) -> str:
-    """A report cell never starts a formula, whatever the manifest held."""
-    value = "" if value is None else str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def write_report(result: ConvoyResult, rows: list[ManifestRow]) -> str:
     """The report as XLSX: each row's outcome (processed, or its problems) and the totals."""
     import openpyxl
@@ -257,10 +252,9 @@ def write_report(result: ConvoyResult, rows: list[ManifestRow]) -> str:
         problems_by_row[number].append(f"{column}: {message}")
     for row in rows:
         outcome = "; ".join(problems_by_row.get(row.row, [])) or (_("done") if result.committed else _("not done"))
-        sheet.append([row.row, cell_text(row.household.number if row.household else row.key), cell_text(row.reason),
-                      cell_text(outcome)])
+        sheet.append(sheet_row([row.row, row.household.number if row.household else row.key, row.reason, outcome]))
     for number in sorted(set(problems_by_row) - {row.row for row in rows}):
-        sheet.append([number, "", "", cell_text("; ".join(problems_by_row[number]))])
+        sheet.append(sheet_row([number, "", "", "; ".join(problems_by_row[number])]))
     totals = book.create_sheet(_("Summary"))
     for key, value in ((_("rows"), result.rows), (_("valid"), result.valid), (_("processed"), result.processed),
                        *((reason, n) for reason, n in sorted(result.by_reason.items()))):
