@@ -192,6 +192,11 @@ def test_summary_counts_and_hxl_export(client, users, camps):
 
 
 def test_partner_export_is_pseudonymised(client, users, household):
+    from relief.households.services import household_update
+
+    # Only households that consented to sharing with partners are exported (tests/shelter/test_consent.py).
+    household_update(user=users["registrar"], household=household,
+                     fields={"consent_purposes": ["registration", "assistance", "sharing"]})
     response = client_for(client, users, "registrar").get(reverse("households:partner-export") + "?format=csv")
     text = response.content.decode()
     for secret in ("Bienvenu", "Mwamba", "754987654", "945-24C07777", household.number):

@@ -165,11 +165,22 @@ PARTNER_COLUMNS = [
 ]
 
 
+def consent_q(purpose: str, *, prefix: str = "") -> Q:
+    """Households whose recorded consent covers ``purpose`` (consent_purposes is a space-separated list)."""
+    return Q(**{f"{prefix}consent_purposes__regex": rf"(^| ){purpose}( |$)"})
+
+
+def households_without_consent(*, purpose: str, site_ids: set[int] | None) -> int:
+    """Active households left out of what needs ``purpose`` because they did not consent to it."""
+    return households_visible(site_ids).filter(status=HouseholdStatus.ACTIVE).exclude(consent_q(purpose)).count()
+
+
 def partner_rows(*, site_ids: set[int] | None, today: date | None = None) -> list[dict]:
-    """One row per active household with no names, phones, ids, villages or birth dates."""
+    """One row per active household that consented to sharing with partners, with no names, phones, ids,
+    villages or birth dates."""
     today = today or timezone.localdate()
     adult_born_before = date(today.year - 18, today.month, min(today.day, 28))
-    qs = households_visible(site_ids).filter(status=HouseholdStatus.ACTIVE).annotate(
+    qs = households_visible(site_ids).filter(consent_q("sharing"), status=HouseholdStatus.ACTIVE).annotate(
         female=Count("members", filter=Q(members__active=True, members__sex="f")),
         male=Count("members", filter=Q(members__active=True, members__sex="m")),
         children=Count("members", filter=Q(members__active=True, members__date_of_birth__gt=adult_born_before)),

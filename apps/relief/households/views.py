@@ -487,7 +487,8 @@ def summary(request: HttpRequest) -> HttpResponse:
     totals = {key: sum(r[key] for r in rows) for key, _label, _tag in selectors.SUMMARY_COLUMNS[2:]}
     return render(request, "households/summary.html", {
         "rows": rows, "totals": totals, "groups": selectors.AGE_GROUPS, "title": _("Registry summary"),
-        "personal": access.can_see_personal(request.user)})
+        "personal": access.can_see_personal(request.user),
+        "no_sharing_consent": selectors.households_without_consent(purpose="sharing", site_ids=None)})
 
 
 @login_required

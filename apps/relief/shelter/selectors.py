@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relief.core.models import Block, Site
-from relief.households.selectors import households_visible
+from relief.households.selectors import consent_q, households_visible
 from relief.shelter import planner
 from relief.shelter.models import (
     Allocation,
@@ -69,6 +69,8 @@ class WaitingRow:
     village: str
     priority: Priority
     rank: int = 0
+    # The household consented to shelter allocation; the planner leaves out those who did not.
+    shelter_consent: bool = True
 
 
 def waiting_rows(*, site: Site, today: datetime | None = None) -> list[WaitingRow]:
@@ -78,6 +80,7 @@ def waiting_rows(*, site: Site, today: datetime | None = None) -> list[WaitingRo
     access_ids = set(households_visible(None).filter(
         waiting_entries__site=site, waiting_entries__status=WaitingStatus.WAITING, members__active=True,
         members__has_disability=True).values_list("pk", flat=True).distinct())
+    consented = set(entries.filter(consent_q("shelter", prefix="household__")).values_list("household_id", flat=True))
     rows = []
     for values in entries.values("pk", "household_id", "household__number", "household__size", "reason", "since",
                                  "household__female_headed", "household__child_headed",
@@ -93,6 +96,7 @@ def waiting_rows(*, site: Site, today: datetime | None = None) -> list[WaitingRo
                               female_headed=values["household__female_headed"],
                               older_person_headed=values["household__older_person_headed"],
                               size=values["household__size"], waiting_days=days),
+            shelter_consent=values["household_id"] in consented,
         ))
     rows.sort(key=lambda r: (-r.priority.points, r.since, r.entry_id))
     for rank, row in enumerate(rows, start=1):
@@ -111,8 +115,9 @@ class PlanningProblem:
 
 
 def planning_problem(*, site: Site, today: datetime | None = None) -> PlanningProblem:
-    """The planner's arrays for a site, households in waiting-list order."""
-    rows = waiting_rows(site=site, today=today)
+    """The planner's arrays for a site, households in waiting-list order; a household that did not consent to
+    shelter allocation is left out (the waiting list says so)."""
+    rows = [r for r in waiting_rows(site=site, today=today) if r.shelter_consent]
     blocks = {pk: i for i, pk in enumerate(Block.objects.filter(site=site).order_by("code").values_list("pk",
                                                                                                         flat=True))}
     villages: dict[str, int] = {}

@@ -118,6 +118,7 @@ def waiting(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "shelter/waiting.html", {
         "title": _("Waiting list: %(site)s") % {"site": found.name}, "site": found, "rows": rows[:shown],
         "count": len(rows), "can_write": access.can_write(request.user), "reasons": WaitingReason.choices,
+        "no_consent": sum(1 for r in rows if not r.shelter_consent),
         "weights": Weights().as_dict(),
     })
 
