@@ -34,6 +34,8 @@ ADMIN = frozenset({"admin"})
 # relief.inventory.access
 STOCK_READERS = frozenset({"admin", "manager", "auditor", "warehouse", "distribution"})
 STOCK_POSTERS = frozenset({"admin", "manager", "warehouse"})
+# relief.core.roles.CANCEL_ROLES: cancelling a submitted document reverses it
+CANCELLERS = frozenset({"admin", "manager"})
 DONOR_REPORT = frozenset({"admin", "manager", "auditor"})
 # relief.households.access: personal record, identity check, counts
 PERSONAL = frozenset({"admin", "registrar"})
@@ -220,7 +222,7 @@ MATRIX: dict[str, tuple[Check, ...]] = {
     "api/v1/stock-entries/<number>/submit": (
         post("/api/v1/stock-entries/{entry_cancelled}/submit", STOCK_POSTERS, ok=(409,)),),
     "api/v1/stock-entries/<number>/cancel": (
-        post("/api/v1/stock-entries/{entry_cancelled}/cancel", STOCK_POSTERS, ok=(409,), body={"reason": "x"}),),
+        post("/api/v1/stock-entries/{entry_cancelled}/cancel", CANCELLERS, ok=(409,), body={"reason": "x"}),),
     "api/v1/waybills/<number>/receive": (
         post("/api/v1/waybills/{waybill}/receive", STOCK_POSTERS, ok=(409,),
              body={"lines": [{"line": 0, "received": 0}]}),),

@@ -54,7 +54,7 @@ def test_cancel_runs_the_reversal_and_keeps_the_document(draft, users):
     assert counter() == 0
     assert Voucher.objects.filter(pk=draft.pk).exists()
     with pytest.raises(DocumentError, match="only a submitted document can be cancelled"):
-        services.document_cancel(document=cancelled, user=users["admin"])
+        services.document_cancel(document=cancelled, user=users["admin"], reason="entered by mistake")
     with pytest.raises(DocumentError, match="only a draft can be submitted"):
         services.document_submit(document=cancelled, user=users["admin"])
 

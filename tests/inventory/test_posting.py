@@ -89,7 +89,7 @@ def test_cancelling_a_receipt_whose_stock_left_is_refused(stock, admin_user):
     entry = draft(admin_user, "issue", [LineData(item="BLK", qty=8, source="KGM")], purpose="distribution")
     document_submit(document=entry, user=admin_user)
     with pytest.raises(InsufficientStock, match="available 2, requested 10"):
-        document_cancel(document=grn, user=admin_user)
+        document_cancel(document=grn, user=admin_user, reason="entered by mistake")
     grn.refresh_from_db()
     assert grn.status == "submitted"
 

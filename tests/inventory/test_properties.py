@@ -38,7 +38,7 @@ def apply(op, user, stock, done: list):
         candidates = [u for u in done if u[0] == "doc"]
         if candidates:
             undo = candidates[op[1] % len(candidates)]
-            document_cancel(document=undo[1], user=user)
+            document_cancel(document=undo[1], user=user, reason="entered by mistake")
             done.remove(undo)
         return
     if kind == "count":
@@ -87,7 +87,7 @@ def test_random_postings_keep_bins_equal_to_the_ledger(stock, admin_user, ops):
             assert not Bin.objects.filter(on_hand__lt=0).exists()
         for kind, obj in reversed(done):
             if kind == "doc":
-                document_cancel(document=obj, user=admin_user)
+                document_cancel(document=obj, user=admin_user, reason="entered by mistake")
             else:
                 services.waybill_receipt_cancel(waybill=obj, user=admin_user, reason="undo")
         assert checks.run() == []

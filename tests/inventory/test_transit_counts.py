@@ -49,14 +49,14 @@ def test_dispatch_moves_stock_into_transit_then_partial_receipt_posts_losses(sto
     with pytest.raises(DocumentError, match="only goods in transit"):
         services.waybill_receive(waybill=waybill, user=admin_user, lines=[ReceivedLine(line_id=line.pk, received=60)])
     with pytest.raises(DocumentError, match="was received"):
-        document_cancel(document=waybill.entry, user=admin_user)
+        document_cancel(document=waybill.entry, user=admin_user, reason="entered by mistake")
     assert checks.run() == []
 
 
 def test_cancelling_a_transfer_in_transit_brings_the_goods_back(stock, admin_user):
     receive(admin_user, stock.main, stock.blanket, 10)
     waybill = dispatch(admin_user, stock, 10)
-    document_cancel(document=waybill.entry, user=admin_user)
+    document_cancel(document=waybill.entry, user=admin_user, reason="entered by mistake")
     waybill.refresh_from_db()
     assert waybill.status == "cancelled"
     assert selectors.stock_available(warehouse=stock.main, item=stock.blanket) == 10
@@ -94,7 +94,7 @@ def test_count_posts_adjustments_in_chunks_and_cancel_reverses(stock, admin_user
     assert selectors.stock_available(warehouse=stock.main, item=stock.blanket) == sum(counted)
     assert sorted(StockLedgerEntry.objects.filter(voucher_no=count.number).values_list("qty", flat=True)) == [
         -10, -3, 2]
-    document_cancel(document=count, user=admin_user)
+    document_cancel(document=count, user=admin_user, reason="entered by mistake")
     assert selectors.stock_available(warehouse=stock.main, item=stock.blanket) == 50
     assert checks.run() == []
 

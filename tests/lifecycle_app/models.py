@@ -19,16 +19,6 @@ class Voucher(Document):
     note = models.CharField(max_length=50, blank=True)
     history = HistoricalRecords()
 
-    def on_submit(self, *, user) -> None:
-        if self.note == "refuse":
-            raise ValueError("refused by the hook")
-        for line in self.lines.all():
-            Counter.objects.filter(name=line.counter).update(value=models.F("value") + line.qty)
-
-    def on_cancel(self, *, user) -> None:
-        for line in self.lines.all():
-            Counter.objects.filter(name=line.counter).update(value=models.F("value") - line.qty)
-
 
 class VoucherLine(DocumentLine):
     document_field = "voucher"

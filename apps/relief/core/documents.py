@@ -1,7 +1,8 @@
 """The document lifecycle: draft → submitted → cancelled.
 
-A submitted document is read-only everywhere; cancelling it runs its reversal hook
-(new ledger rows), and nothing submitted is ever deleted.
+A submitted document is read-only everywhere; cancelling it runs its reversal (new ledger rows), and
+nothing submitted is ever deleted. What submitting and cancelling do is registered by the owning package's
+services (``relief.core.services.document_lifecycle``); a model never calls up into services.
 """
 
 from __future__ import annotations
@@ -90,13 +91,6 @@ class Document(models.Model):
             raise DocumentLocked(_("%(number)s is %(status)s; only a draft can be deleted") % {
                 "number": self.number, "status": self.status})
         return super().delete(*args, **kwargs)
-
-    # Hooks run by core.services.document_submit / document_cancel inside their transaction.
-    def on_submit(self, *, user) -> None:
-        """Validate and post; raise to refuse (nothing is kept)."""
-
-    def on_cancel(self, *, user) -> None:
-        """Reverse what on_submit posted, with new rows."""
 
 
 class DocumentLine(models.Model):

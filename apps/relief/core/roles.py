@@ -53,8 +53,13 @@ GRANTS: dict[str, list[str]] = {
     REGISTRATION_OFFICER: ["core.view_site", "core.view_block", "core.view_job"],
 }
 
-# Auditors read the business record, not the secrets behind it.
-AUDITOR_EXCLUDED = ["auth.view_user", "auth.view_group", "core.view_apitoken", "sessions.*"]
+# Auditors read the business record, not the secrets behind it, nor django-axes' login-attempt logs (usernames,
+# sometimes passwords typed as usernames, addresses).
+AUDITOR_EXCLUDED = ["auth.view_user", "auth.view_group", "core.view_apitoken", "sessions.*", "axes.*"]
+
+# Cancelling a submitted document reverses what it posted: an authority decision (README "Who does what"),
+# checked by core.services.document_cancel whichever door it comes through.
+CANCEL_ROLES = (ADMINISTRATOR, LOGISTICS_MANAGER)
 
 
 def role_names(user) -> set[str]:

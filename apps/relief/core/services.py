@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from importlib import import_module
+from typing import Any, TypeVar
 
+from django.apps import apps
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,13 +20,61 @@ from django.utils.translation import gettext as _
 from relief.core.db import retry_on_deadlock
 from relief.core.documents import DocStatus, Document, DocumentError
 from relief.core.models import AccessLog, ApiToken
+from relief.core.roles import CANCEL_ROLES, require_role
 
 D = TypeVar("D", bound=Document)
+Handler = Callable[[Any, Any], None]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """What submitting and cancelling one kind of document does, registered by the package that owns it."""
+
+    post: Handler
+    reverse: Handler | None
+
+
+_LIFECYCLES: dict[type[Document], Lifecycle] = {}
+
+
+def document_lifecycle(model: type[Document], *, post: Handler, reverse: Handler | None = None) -> None:
+    """Register, from the package's services module, ``post(document, user)`` (run on submit: validate and post;
+    raise to refuse) and ``reverse(document, user)`` (run on cancel: reverse with new rows). A document with
+    no ``reverse`` cannot be cancelled. Core calls them; it never imports a package."""
+    _LIFECYCLES[model] = Lifecycle(post=post, reverse=reverse)
+
+
+def _lifecycle(model: type[Document]) -> Lifecycle:
+    if model not in _LIFECYCLES:
+        # The owning package registers when its services module is first imported.
+        app = apps.get_containing_app_config(model.__module__)
+        if app is not None:
+            try:
+                import_module(f"{app.name}.services")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{app.name}.services":
+                    raise
+    if model not in _LIFECYCLES:
+        raise DocumentError(_("%(kind)s documents have no submit step") % {"kind": model._meta.verbose_name})
+    return _LIFECYCLES[model]
+
+
+CANCEL_REASON_MIN = 10
+
+
+def cancel_reason_clean(reason: str) -> str:
+    """A cancellation reverses postings: the reason is required, in a few words, for whoever reads it later."""
+    reason = " ".join((reason or "").split())
+    if len(reason) < CANCEL_REASON_MIN or len(reason.split()) < 2:
+        raise ValidationError({"reason": _("say why it is cancelled, in a few words (at least %(n)d letters)")
+                               % {"n": CANCEL_REASON_MIN}})
+    return reason[:200]
 
 
 @retry_on_deadlock
-def document_submit(*, document: D, user) -> D:
-    """Post a draft: run its on_submit hook and mark it submitted, all or nothing."""
+def document_submit(*, document: D, user: AbstractBaseUser) -> D:
+    """Post a draft: run its package's post step and mark it submitted, all or nothing."""
+    lifecycle = _lifecycle(type(document))
     with transaction.atomic():
         locked = type(document)._default_manager.select_for_update().get(pk=document.pk)
         if locked.status != DocStatus.DRAFT:
@@ -28,7 +82,7 @@ def document_submit(*, document: D, user) -> D:
                 _("%(number)s is %(status)s; only a draft can be submitted")
                 % {"number": locked.number, "status": locked.status}
             )
-        locked.on_submit(user=user)
+        lifecycle.post(locked, user)
         locked.status = DocStatus.SUBMITTED
         locked.submitted_at = timezone.now()
         locked.submitted_by = user
@@ -37,8 +91,13 @@ def document_submit(*, document: D, user) -> D:
 
 
 @retry_on_deadlock
-def document_cancel(*, document: D, user, reason: str = "") -> D:
-    """Reverse a submitted document with new rows; it stays, marked cancelled."""
+def document_cancel(*, document: D, user: AbstractBaseUser, reason: str = "") -> D:
+    """Reverse a submitted document with new rows; it stays, marked cancelled, with the reason.
+
+    Only the roles README names may cancel (``CANCEL_ROLES``), through whichever door; the reason is required.
+    """
+    require_role(user, *CANCEL_ROLES)
+    lifecycle = _lifecycle(type(document))
     with transaction.atomic():
         locked = type(document)._default_manager.select_for_update().get(pk=document.pk)
         if locked.status != DocStatus.SUBMITTED:
@@ -46,11 +105,14 @@ def document_cancel(*, document: D, user, reason: str = "") -> D:
                 _("%(number)s is %(status)s; only a submitted document can be cancelled")
                 % {"number": locked.number, "status": locked.status}
             )
-        locked.on_cancel(user=user)
+        if lifecycle.reverse is None:
+            raise DocumentError(_("%(number)s cannot be cancelled") % {"number": locked.number})
+        reason = cancel_reason_clean(reason)
+        lifecycle.reverse(locked, user)
         locked.status = DocStatus.CANCELLED
         locked.cancelled_at = timezone.now()
         locked.cancelled_by = user
-        locked.cancel_reason = reason[:200]
+        locked.cancel_reason = reason
         locked.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])
         return locked
 

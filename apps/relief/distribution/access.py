@@ -22,7 +22,7 @@ from relief.core.roles import (
     require_role,
 )
 from relief.core.selectors import staff_site_ids
-from relief.distribution.models import DistributionEvent
+from relief.distribution.models import Card, DistributionCycle, DistributionEvent, SyncIssue
 
 SCAN_ROLES = (ADMINISTRATOR, DISTRIBUTION_TEAM)
 CARD_ROLES = (ADMINISTRATOR, REGISTRATION_OFFICER)
@@ -72,3 +72,33 @@ def event_for(user, event_id, *, scan: bool = False) -> DistributionEvent:
 def require_cards(user) -> set[int] | None:
     require_role(user, *CARD_ROLES)
     return site_ids_for(user)
+
+
+def cycle_for(user, key, *, for_write: bool = False) -> DistributionCycle:
+    """The cycle (by id, or the cycle itself) if the user may read it, or change, submit and cancel it."""
+    require_role(user, *(CYCLE_ROLES if for_write else (*CYCLE_ROLES, AUDITOR)))
+    return key if isinstance(key, DistributionCycle) else DistributionCycle.objects.get(pk=key)
+
+
+def event_manage_for(user, key, *, for_write: bool = False) -> DistributionEvent:
+    """The event (by id, or the event itself) for planning, opening and closing: cycle roles, in their sites."""
+    require_role(user, *(CYCLE_ROLES if for_write else READ_ROLES))
+    event = key if isinstance(key, DistributionEvent) else DistributionEvent.objects.get(pk=key)
+    require_site(user, event.site_id)
+    return event
+
+
+def card_for(user, key, *, for_write: bool = False) -> Card:
+    """The card (by serial, or the card itself) if the user may read it, or replace and revoke it: card
+    roles in their sites; Auditors read."""
+    require_role(user, *(CARD_ROLES if for_write else (*CARD_ROLES, AUDITOR)))
+    card = key if isinstance(key, Card) else Card.objects.select_related("household").get(serial=key)
+    require_site(user, Card.objects.filter(pk=card.pk).values_list("household__site_id", flat=True).get())
+    return card
+
+
+def sync_issue_for(user, key, *, for_write: bool = False) -> SyncIssue:
+    """A sync issue (by id, or the issue itself) of an event the user may see, or resolve (scan roles)."""
+    issue = key if isinstance(key, SyncIssue) else SyncIssue.objects.get(pk=key)
+    event_for(user, issue.event_id, scan=for_write)
+    return issue

@@ -43,16 +43,6 @@ class DistributionCycle(Document):
     def reservation_reference(self, site_code: str) -> str:
         return f"{self.number}/{site_code}"
 
-    def on_submit(self, *, user) -> None:
-        from relief.distribution import services
-
-        services.cycle_first_generation(cycle=self, user=user)
-
-    def on_cancel(self, *, user) -> None:
-        from relief.distribution import services
-
-        services.cycle_withdraw(cycle=self, user=user)
-
 
 class CycleSite(DocumentLine):
     """A site the cycle serves, and the distribution point whose stock is reserved for it."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,6 +31,7 @@ from relief.core.documents import DocStatus, DocumentError
 from relief.core.history import rows_set
 from relief.core.naming import naming_next
 from relief.core.roles import has_role
+from relief.core.services import document_cancel, document_lifecycle, document_submit
 from relief.distribution import access, cardtoken
 from relief.distribution.models import (
     COLLECTABLE,
@@ -1229,3 +1231,20 @@ def sync_issue_resolve(*, issue: SyncIssue, user, resolution: str) -> SyncIssue:
         issue._history_user = user
         issue.save(update_fields=["resolution", "resolved_by", "resolved_at"])
         return issue
+
+
+# --- the lifecycle of a cycle: the API, pages and desk all submit and cancel here ------------------------------
+
+
+def cycle_submit(*, cycle: DistributionCycle, user: AbstractBaseUser) -> DistributionCycle:
+    """Submit a cycle: its entitlements are generated and stock reserved (``cycle_first_generation``)."""
+    return document_submit(document=cycle, user=user)
+
+
+def cycle_cancel(*, cycle: DistributionCycle, user: AbstractBaseUser, reason: str) -> DistributionCycle:
+    """Cancel a cycle: open entitlements withdrawn and reservations released (``cycle_withdraw``)."""
+    return document_cancel(document=cycle, user=user, reason=reason)
+
+
+document_lifecycle(DistributionCycle, post=lambda cycle, user: cycle_first_generation(cycle=cycle, user=user),
+                   reverse=lambda cycle, user: cycle_withdraw(cycle=cycle, user=user))

@@ -11,15 +11,14 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
-from relief.core.admin import ReadOnlyAdminMixin
+from relief.core.admin import DeskAdmin, ReadOnlyAdminMixin
 from relief.core.services import access_log_record
 from relief.households import access
 from relief.households.models import AlternateCollector, DuplicateCandidate, Household, Member
 
 
-class RegistryAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class RegistryAdmin(ReadOnlyAdminMixin, DeskAdmin):
     def has_module_permission(self, request):
         return access.can_see_personal(request.user) and super().has_module_permission(request)
 
@@ -28,8 +27,7 @@ class RegistryAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
     site_path = "site_id"
 
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
+    def scope_queryset(self, request, qs):
         site_ids = access.site_ids_for(request.user)
         return qs if site_ids is None else qs.filter(**{f"{self.site_path}__in": site_ids})
 
@@ -46,6 +44,13 @@ class RegistryAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
             access_log_record(user=request.user, object_type=self.log_type, object_id=self.log_id(obj),
                               action="desk-history")
         return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        obj = self.get_object(request, object_id) if request.method == "GET" else None
+        if obj is not None and self.has_view_permission(request, obj):
+            access_log_record(user=request.user, object_type=self.log_type, object_id=self.log_id(obj),
+                              action="desk-history")
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class MemberInline(admin.TabularInline):

@@ -5,18 +5,17 @@ Warehouse Staff see and post only at their warehouses: querysets, choices and sa
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
-from relief.core.admin import DocumentAdmin, DocumentLineInline, ReadOnlyAdminMixin
-from relief.core.documents import DocumentError
-from relief.core.roles import ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER, has_role
+from relief.core.admin import DeskAdmin, DocumentAdmin, DocumentLineInline, ReadOnlyAdminMixin
+from relief.core.roles import ADMINISTRATOR, AUDITOR, CANCEL_ROLES, LOGISTICS_MANAGER, has_role
 from relief.inventory import access, services
 from relief.inventory.models import (
     Bin,
@@ -39,7 +38,7 @@ from relief.inventory.models import (
 )
 
 
-class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, DeskAdmin):
     """Balances, ledger rows and lots are written by postings only."""
 
 
@@ -50,25 +49,27 @@ class ScopedMixin:
     #: Also show rows the user created (a draft has no lines yet).
     own_rows = False
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
+    def scope_queryset(self, request, queryset):
         if has_role(request.user, ADMINISTRATOR, LOGISTICS_MANAGER, AUDITOR):
             return queryset
         visible = access.warehouses_visible(request.user)
         scope = Q(created_by=request.user) if self.own_rows else Q(pk__in=[])
         for lookup in self.warehouse_lookups:
             scope |= Q(**{f"{lookup}__in": visible})
-        return queryset.filter(scope).distinct()
+        return queryset.filter(pk__in=queryset.filter(scope).values("pk"))
 
 
 @admin.register(Warehouse)
-class WarehouseAdmin(ScopedMixin, SimpleHistoryAdmin):
+class WarehouseAdmin(ScopedMixin, DeskAdmin):
     warehouse_lookups = ("pk",)
     list_display = ["code", "name", "kind", "parent", "site", "manager", "is_active", "links"]
     list_filter = ["kind", "site", "is_active"]
     search_fields = ["code", "name"]
     filter_horizontal = ["staff"]
     autocomplete_fields = ["parent"]
+
+    def check_write(self, request, obj):
+        access.warehouse_for(request.user, obj, post=True)
 
     @admin.display(description=_("stock"))
     def links(self, obj):
@@ -85,7 +86,7 @@ class KitComponentInline(admin.TabularInline):
 
 
 @admin.register(Item)
-class ItemAdmin(SimpleHistoryAdmin):
+class ItemAdmin(DeskAdmin):
     list_display = ["code", "external_code", "name", "category", "uom", "pack_size", "weight_kg", "volume_m3",
                     "tracks_expiry", "is_active"]
     list_filter = ["category", "tracks_expiry", "is_active"]
@@ -93,7 +94,7 @@ class ItemAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Kit)
-class KitAdmin(SimpleHistoryAdmin):
+class KitAdmin(DeskAdmin):
     list_display = ["item", "components_list"]
     inlines = [KitComponentInline]
     autocomplete_fields = ["item"]
@@ -104,13 +105,13 @@ class KitAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Donor)
-class DonorAdmin(SimpleHistoryAdmin):
+class DonorAdmin(DeskAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Grant)
-class GrantAdmin(SimpleHistoryAdmin):
+class GrantAdmin(DeskAdmin):
     list_display = ["code", "donor", "title", "start", "end", "report"]
     list_filter = ["donor"]
     search_fields = ["code", "title"]
@@ -155,10 +156,13 @@ class ReservationAdmin(ScopedMixin, ReadOnlyAdmin):
 
 
 @admin.register(ReorderLevel)
-class ReorderLevelAdmin(ScopedMixin, SimpleHistoryAdmin):
+class ReorderLevelAdmin(ScopedMixin, DeskAdmin):
     list_display = ["item", "warehouse", "min_qty", "max_qty"]
     list_filter = ["warehouse"]
     autocomplete_fields = ["item", "warehouse"]
+
+    def check_write(self, request, obj):
+        access.warehouse_for(request.user, obj.warehouse, post=True)
 
 
 class PostableChoices:
@@ -175,11 +179,6 @@ class StockEntryLineInline(PostableChoices, DocumentLineInline):
     fields = ["item", "qty", "source", "target", "lot", "batch", "expiry", "expected_qty", "condition", "unit_value",
               "currency"]
     autocomplete_fields = ["item", "lot"]
-
-
-def _check_scope(request, entry: StockEntry) -> None:
-    for warehouse in access.entry_warehouses(entry):
-        access.warehouse_for(request.user, warehouse, post=True)
 
 
 @admin.register(StockEntry)
@@ -208,21 +207,24 @@ class StockEntryAdmin(ScopedMixin, DocumentAdmin):
                       (reverse("inventory:waybill-receive", args=[waybill.number]), _("Receive"))]
         return format_html_join(" · ", '<a href="{}">{}</a>', links)
 
-    def has_change_permission(self, request, obj=None):
-        if not super().has_change_permission(request, obj):
-            return False
-        if obj is None or has_role(request.user, ADMINISTRATOR, LOGISTICS_MANAGER):
-            return True
-        try:
-            _check_scope(request, obj)
-        except PermissionDenied:
-            return False
-        return True
+    def check_write(self, request, obj):
+        access.entry_for(request.user, obj, post=True)
+
+    def submit_document(self, request, obj):
+        return services.stock_entry_submit(entry=obj, user=request.user)
+
+    def cancel_document(self, request, obj, reason):
+        return services.stock_entry_cancel(entry=obj, user=request.user, reason=reason)
+
+    def cancel_effects(self, obj):
+        return _ledger_effects(services.VOUCHER_ENTRY, obj.number) + (
+            [_t("Its waybill is cancelled: the goods are no longer in transit.")]
+            if Waybill.objects.filter(entry=obj, status=Waybill.Status.IN_TRANSIT).exists() else [])
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # Lines are saved after the entry: a Warehouse Staff draft naming someone else's warehouse is refused.
-        _check_scope(request, form.instance)
+        self.check_write(request, form.instance)
 
 
 class WaybillLineInline(admin.TabularInline):
@@ -236,8 +238,18 @@ class WaybillLineInline(admin.TabularInline):
         return False
 
 
+def _ledger_effects(voucher_type: str, voucher_no: str) -> list[str]:
+    """Each (item, warehouse) the voucher moved, and the reversing quantity cancelling will post."""
+    rows = (StockLedgerEntry.objects.filter(voucher_type=voucher_type, voucher_no=voucher_no)
+            .values("item__code", "warehouse__code").annotate(qty=Sum("qty")).order_by("item__code", "warehouse__code"))
+    effects = [_t("%(item)s at %(warehouse)s: %(qty)+d posted, %(back)+d posted back") % {
+        "item": row["item__code"], "warehouse": row["warehouse__code"], "qty": row["qty"], "back": -row["qty"]}
+        for row in rows if row["qty"]]
+    return effects or [_t("Nothing was posted to the ledger; only the status changes.")]
+
+
 @admin.register(Waybill)
-class WaybillAdmin(ScopedMixin, SimpleHistoryAdmin):
+class WaybillAdmin(ScopedMixin, DeskAdmin):
     warehouse_lookups = ("source", "target")
     list_display = ["number", "entry", "source", "target", "status", "dispatched_at", "received_at", "links"]
     list_filter = ["status", "target", "source"]
@@ -259,11 +271,13 @@ class WaybillAdmin(ScopedMixin, SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def has_change_permission(self, request, obj=None):
-        if not super().has_change_permission(request, obj):
-            return False
-        return obj is None or access.can_post_at(request.user, obj.source) or access.can_post_at(request.user,
-                                                                                                  obj.target)
+    def check_write(self, request, obj):
+        # Truck and driver are kept by either end; a receipt is only ever cancelled at the target (below).
+        if not (access.can_post_at(request.user, obj.source) or access.can_post_at(request.user, obj.target)):
+            raise PermissionDenied(_t("You do not work at %(code)s.") % {"code": obj.target.code})
+
+    def has_cancel_receipt_permission(self, request, obj=None):
+        return has_role(request.user, *CANCEL_ROLES) and self.has_change_permission(request, obj)
 
     @admin.display(description=_("documents"))
     def links(self, obj):
@@ -271,17 +285,16 @@ class WaybillAdmin(ScopedMixin, SimpleHistoryAdmin):
                            reverse("inventory:waybill-pdf", args=[obj.number]), _("PDF"),
                            reverse("inventory:waybill-receive", args=[obj.number]), _("Receipt"))
 
-    @admin.action(description=_("Cancel the receipt of selected waybills (goods back in transit)"))
+    @admin.action(description=_("Cancel the receipt of selected waybills (goods back in transit)"),
+                  permissions=["cancel_receipt"])
     def cancel_receipt(self, request, queryset):
-        for waybill in queryset:
-            try:
-                access.waybill_for(request.user, waybill, receive=True)
-                services.waybill_receipt_cancel(waybill=waybill, user=request.user,
-                                                reason=str(_("cancelled in the desk")))
-            except (DocumentError, PermissionDenied) as exc:
-                self.message_user(request, f"{waybill.number}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, _("%(number)s is in transit again.") % {"number": waybill.number})
+        reason = _t("receipt entered wrongly; cancelled in the desk by %(user)s") % {"user": request.user}
+        self.run_each(request, queryset,
+                      lambda waybill: services.waybill_receipt_cancel(
+                          waybill=access.waybill_for(request.user, waybill, receive=True), user=request.user,
+                          reason=reason),
+                      done=lambda waybill, _result: _t("%(number)s is in transit again.") % {
+                          "number": waybill.number})
 
 
 class PhysicalCountLineInline(DocumentLineInline):
@@ -320,10 +333,14 @@ class PhysicalCountAdmin(PostableChoices, ScopedMixin, DocumentAdmin):
             reverse("inventory:count-sheet", args=[obj.pk]), _("XLSX"), _("PDF"),
             reverse("inventory:count-upload", args=[obj.pk]), _("Upload the filled-in sheet"))
 
-    def has_change_permission(self, request, obj=None):
-        if not super().has_change_permission(request, obj):
-            return False
-        return obj is None or access.can_post_at(request.user, obj.warehouse)
+    def check_write(self, request, obj):
+        access.warehouse_for(request.user, obj.warehouse, post=True)
+
+    def cancel_document(self, request, obj, reason):
+        return services.count_cancel(count=obj, user=request.user, reason=reason)
+
+    def cancel_effects(self, obj):
+        return _ledger_effects(services.VOUCHER_COUNT, obj.number)
 
     def save_model(self, request, obj, form, change):
         access.warehouse_for(request.user, obj.warehouse, post=True)
@@ -331,15 +348,15 @@ class PhysicalCountAdmin(PostableChoices, ScopedMixin, DocumentAdmin):
         if not change:
             services.count_sheet_fill(count=obj)
 
-    def _submit(self, request, obj) -> None:
+    def submit_document(self, request, obj):
         # A count of thousands of lines posts in chunks on a worker; the job page shows progress.
-        try:
-            job = services.count_submit_start(count=obj, user=request.user)
-        except DocumentError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
+        request._relief_job = services.count_submit_start(count=obj, user=request.user)
+        return obj
+
+    def _submit(self, request, obj) -> None:
+        super()._submit(request, obj)
+        if getattr(request, "_relief_job", None) is not None:
             self.message_user(request, _("Posting %(number)s: follow it on the job page.") % {"number": obj.number})
-            request._relief_job = job
 
     def response_change(self, request, obj):
         response = super().response_change(request, obj)

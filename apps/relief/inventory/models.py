@@ -344,16 +344,6 @@ class StockEntry(Document):
     def series_prefix(self) -> str:
         return self.SERIES.get(self.entry_type, "SE-{year}-").format(year=self.created_at.year)
 
-    def on_submit(self, *, user) -> None:
-        from relief.inventory import services
-
-        services.stock_entry_post(entry=self, user=user)
-
-    def on_cancel(self, *, user) -> None:
-        from relief.inventory import services
-
-        services.stock_entry_reverse(entry=self, user=user)
-
 
 class StockEntryLine(DocumentLine):
     document_field = "entry"
@@ -494,16 +484,6 @@ class PhysicalCount(Document):
         if self.posting_started_at is not None:
             raise DocumentLocked(_("%(number)s is being posted and cannot be deleted") % {"number": self.number})
         return super().delete(*args, **kwargs)
-
-    def on_submit(self, *, user) -> None:
-        from relief.inventory import services
-
-        services.count_post_remaining(count=self, user=user)
-
-    def on_cancel(self, *, user) -> None:
-        from relief.inventory import services
-
-        services.stock_reverse_voucher(voucher_type=services.VOUCHER_COUNT, voucher_no=self.number, user=user)
 
 
 class PhysicalCountLine(DocumentLine):

@@ -17,6 +17,7 @@ from decimal import Decimal
 from functools import reduce
 from operator import or_
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -26,6 +27,7 @@ from django.utils.translation import gettext as _
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocumentError
 from relief.core.naming import naming_next
+from relief.core.services import document_cancel, document_lifecycle, document_submit
 from relief.inventory.models import (
     CURRENCIES,
     Bin,
@@ -932,8 +934,6 @@ def count_submit(*, count: PhysicalCount, user, chunk: int = COUNT_CHUNK,
     Validation comes first and covers every line, so a count with errors posts nothing. Each chunk
     marks its lines posted, so running this again after an interruption carries on where it stopped.
     """
-    from relief.core.services import document_submit
-
     count.refresh_from_db()
     if not count.is_draft:
         raise DocumentError(_("%(number)s is %(status)s") % {"number": count.number, "status": count.status})
@@ -982,3 +982,30 @@ def count_submit_start(*, count: PhysicalCount, user):
     return job_start(kind="count-post", function="relief.inventory.services.count_submit_job",
                      arguments={"count_id": count.pk, "user_id": user.pk}, user=user, queue="long")
 
+
+# --- the lifecycle of stock entries and counts: the API, pages and desk all submit and cancel here ------------
+
+
+def stock_entry_submit(*, entry: StockEntry, user: AbstractBaseUser) -> StockEntry:
+    """Post a draft stock entry to the ledger (``stock_entry_post``) and mark it submitted, all or nothing."""
+    return document_submit(document=entry, user=user)
+
+
+def stock_entry_cancel(*, entry: StockEntry, user: AbstractBaseUser, reason: str) -> StockEntry:
+    """Reverse a submitted stock entry with negated ledger rows (``stock_entry_reverse``)."""
+    return document_cancel(document=entry, user=user, reason=reason)
+
+
+def count_cancel(*, count: PhysicalCount, user: AbstractBaseUser, reason: str) -> PhysicalCount:
+    """Reverse the adjustments a submitted count posted."""
+    return document_cancel(document=count, user=user, reason=reason)
+
+
+def _count_reverse(count: PhysicalCount, user: AbstractBaseUser) -> None:
+    stock_reverse_voucher(voucher_type=VOUCHER_COUNT, voucher_no=count.number, user=user)
+
+
+document_lifecycle(StockEntry, post=lambda entry, user: stock_entry_post(entry=entry, user=user),
+                   reverse=lambda entry, user: stock_entry_reverse(entry=entry, user=user))
+document_lifecycle(PhysicalCount, post=lambda count, user: count_post_remaining(count=count, user=user),
+                   reverse=_count_reverse)

@@ -6,10 +6,11 @@ from django.contrib import admin
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
-from relief.core.admin import DocumentAdmin, DocumentLineInline, ReadOnlyAdminMixin
+from relief.core.admin import DeskAdmin, DocumentAdmin, DocumentLineInline, ReadOnlyAdminMixin
+from relief.replenishment import access, services
 from relief.replenishment.models import (
     GrantEarmark,
     Pipeline,
@@ -25,19 +26,19 @@ from relief.replenishment.models import (
 
 
 @admin.register(Route)
-class RouteAdmin(SimpleHistoryAdmin):
+class RouteAdmin(DeskAdmin):
     list_display = ["origin", "destination", "distance_km", "lead_days", "notes"]
     list_filter = ["origin", "destination"]
     autocomplete_fields = ["origin", "destination"]
 
 
 @admin.register(Truck)
-class TruckAdmin(SimpleHistoryAdmin):
+class TruckAdmin(DeskAdmin):
     list_display = ["name", "capacity_kg", "capacity_m3", "cost_per_km", "is_default"]
 
 
 @admin.register(GrantEarmark)
-class GrantEarmarkAdmin(SimpleHistoryAdmin):
+class GrantEarmarkAdmin(DeskAdmin):
     list_display = ["grant", "notes"]
     filter_horizontal = ["sites"]
     autocomplete_fields = ["grant"]
@@ -61,9 +62,21 @@ class PipelineAdmin(DocumentAdmin):
     search_fields = ["number", "reference"]
     inlines = [PipelineLineInline]
 
+    def check_write(self, request, obj):
+        access.require_planner(request.user)
+
+    def submit_document(self, request, obj):
+        return services.pipeline_submit(pipeline=obj, user=request.user)
+
+    def cancel_document(self, request, obj, reason):
+        return services.pipeline_cancel(pipeline=obj, user=request.user, reason=reason)
+
+    def cancel_effects(self, obj):
+        return [_t("%(number)s no longer counts as supply in replenishment plans.") % {"number": obj.number}]
+
 
 @admin.register(PipelineArrival)
-class PipelineArrivalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PipelineArrivalAdmin(ReadOnlyAdminMixin, DeskAdmin):
     """Arrivals are recorded through the service, which checks what is still expected."""
 
     list_display = ["line", "qty", "receipt", "recorded_at", "recorded_by"]
@@ -71,7 +84,7 @@ class PipelineArrivalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # Deleting stays as Django grants it (the delete permission).
-        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+        return DeskAdmin.has_delete_permission(self, request, obj)
 
 
 class PlanLineInline(admin.TabularInline):
@@ -98,6 +111,19 @@ class ReplenishmentPlanAdmin(DocumentAdmin):
         # A plan is computed, never typed: "Run a plan" on the plans page or `relief plan-replenishment`.
         return False
 
+    def check_write(self, request, obj):
+        access.plan_for(request.user, obj.number, submit=True)
+
+    def submit_document(self, request, obj):
+        return services.plan_submit(plan=obj, user=request.user)
+
+    def cancel_document(self, request, obj, reason):
+        return services.plan_cancel(plan=obj, user=request.user, reason=reason)
+
+    def cancel_effects(self, obj):
+        return [_t("%(number)s is marked cancelled. The draft transfers and purchase requests it made stay as "
+                   "drafts: delete the ones no longer wanted.") % {"number": obj.number}]
+
     @admin.display(description=_("page"))
     def page(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("replenishment:plan", args=[obj.number]), _("open"))
@@ -117,3 +143,15 @@ class PurchaseRequestAdmin(DocumentAdmin):
     list_filter = ["status", "warehouse"]
     search_fields = ["number", "plan"]
     inlines = [PurchaseRequestLineInline]
+
+    def check_write(self, request, obj):
+        access.require_planner(request.user)
+
+    def submit_document(self, request, obj):
+        return services.purchase_request_submit(request=obj, user=request.user)
+
+    def cancel_document(self, request, obj, reason):
+        return services.purchase_request_cancel(request=obj, user=request.user, reason=reason)
+
+    def cancel_effects(self, obj):
+        return [_t("%(number)s is marked cancelled: nothing is to be bought for it.") % {"number": obj.number}]

@@ -110,11 +110,6 @@ class Pipeline(Document):
         verbose_name = _("pipeline")
         verbose_name_plural = _("pipeline")
 
-    def on_submit(self, *, user) -> None:
-        from relief.replenishment import services
-
-        services.pipeline_check(pipeline=self)
-
 
 class PipelineLine(DocumentLine):
     document_field = "pipeline"
@@ -171,11 +166,6 @@ class ReplenishmentPlan(Document):
         verbose_name = _("replenishment plan")
         constraints = [models.CheckConstraint(condition=Q(horizon_end__gte=F("horizon_start")),
                                               name="plan_horizon_ordered")]
-
-    def on_submit(self, *, user) -> None:
-        from relief.replenishment import services
-
-        services.plan_outputs_create(plan=self, user=user)
 
 
 class LineKind(models.TextChoices):
@@ -251,11 +241,6 @@ class PurchaseRequest(Document):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("purchase request")
-
-    def on_submit(self, *, user) -> None:
-        from relief.replenishment import services
-
-        services.purchase_request_check(request=self)
 
 
 class PurchaseRequestLine(DocumentLine):

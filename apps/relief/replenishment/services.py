@@ -12,6 +12,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocStatus, DocumentError
 from relief.core.roles import ADMINISTRATOR, has_role
+from relief.core.services import document_cancel, document_lifecycle, document_submit
 from relief.inventory import services as inventory
 from relief.inventory.models import Warehouse
 from relief.replenishment import planner, selectors
@@ -244,3 +246,46 @@ def purchase_request_decide(*, request: PurchaseRequest, user, approve: bool, no
         return PurchaseApproval.objects.create(
             request=request, decision=Decision.APPROVED if approve else Decision.REJECTED,
             role=request.approver_role, note=note, decided_by=user)
+
+
+# --- the lifecycle of plans, pipelines and purchase requests: the API, pages and desk all come here -----------
+
+
+def plan_submit(*, plan: ReplenishmentPlan, user: AbstractBaseUser) -> ReplenishmentPlan:
+    """Submit a plan: its transfers become draft stock entries and its purchases purchase requests."""
+    return document_submit(document=plan, user=user)
+
+
+def plan_cancel(*, plan: ReplenishmentPlan, user: AbstractBaseUser, reason: str) -> ReplenishmentPlan:
+    """Mark a plan cancelled; the drafts it made stay, for the warehouses to submit or delete."""
+    return document_cancel(document=plan, user=user, reason=reason)
+
+
+def pipeline_submit(*, pipeline: Pipeline, user: AbstractBaseUser) -> Pipeline:
+    return document_submit(document=pipeline, user=user)
+
+
+def pipeline_cancel(*, pipeline: Pipeline, user: AbstractBaseUser, reason: str) -> Pipeline:
+    """A pledge or order that will not come: it no longer counts as supply."""
+    return document_cancel(document=pipeline, user=user, reason=reason)
+
+
+def purchase_request_submit(*, request: PurchaseRequest, user: AbstractBaseUser) -> PurchaseRequest:
+    return document_submit(document=request, user=user)
+
+
+def purchase_request_cancel(*, request: PurchaseRequest, user: AbstractBaseUser, reason: str) -> PurchaseRequest:
+    return document_cancel(document=request, user=user, reason=reason)
+
+
+def _nothing_posted(document: object, user: AbstractBaseUser) -> None:
+    """Plans, pipelines and purchase requests post nothing to a ledger: cancelling only marks them."""
+    return None
+
+
+document_lifecycle(ReplenishmentPlan, post=lambda plan, user: plan_outputs_create(plan=plan, user=user),
+                   reverse=_nothing_posted)
+document_lifecycle(Pipeline, post=lambda pipeline, user: pipeline_check(pipeline=pipeline), reverse=_nothing_posted)
+# Submitting a purchase request sends it for approval (its prices checked and totalled).
+document_lifecycle(PurchaseRequest, post=lambda request, user: purchase_request_check(request=request),
+                   reverse=_nothing_posted)

@@ -244,12 +244,6 @@ class AllocationPlan(Document):
         verbose_name = _("allocation plan")
         permissions = [("submit_allocationplan", _("Can submit an allocation plan"))]
 
-    def on_submit(self, *, user) -> None:
-        # Imported here: services import this module.
-        from relief.shelter.services import plan_post
-
-        plan_post(plan=self, user=user)
-
 
 class AllocationPlanLine(DocumentLine):
     """One household of a plan and the plot proposed (or chosen by the officer) for it."""

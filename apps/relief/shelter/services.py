@@ -23,7 +23,7 @@ from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocumentError
 from relief.core.history import rows_set
 from relief.core.naming import naming_next
-from relief.core.services import document_submit
+from relief.core.services import document_lifecycle, document_submit
 from relief.households import services as household_services
 from relief.shelter import access, planner, selectors
 from relief.shelter.models import (
@@ -567,3 +567,7 @@ def _wait_as_new_arrivals(*, user, households, note: str) -> None:
                for h in households if h.pk not in housed and h.pk not in waiting]
     if entries:
         bulk_create_with_history(entries, WaitingEntry, default_user=user)
+
+
+# An allocation plan's allocations are ended one by one on the shelter pages, never by cancelling the plan.
+document_lifecycle(AllocationPlan, post=lambda plan, user: plan_post(plan=plan, user=user))
