@@ -41,7 +41,7 @@ def test_bearer_token_flow_receipt_submit_stock_cancel(client, users, stock):
     rows = client.get("/api/v1/stock?warehouse=KGM&item=BLK", **auth).json()
     assert rows == [{"warehouse": "KGM", "item": "BLK", "lot": f"{number}-1", "on_hand": 40, "reserved": 0,
                      "available": 40}]
-    cancelled = client.post(f"/api/v1/stock-entries/{number}/cancel", {"reason": "typo"},
+    cancelled = client.post(f"/api/v1/stock-entries/{number}/cancel", {"reason": "typo in the quantity"},
                             content_type="application/json", **auth)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert client.get("/api/v1/stock?warehouse=KGM", **auth).json() == []
@@ -120,7 +120,11 @@ def test_role_matrix(api, role, admin_user, stock):
     allowed = role in ("admin", "manager")
     assert post(client, f"/stock-entries/{other}/submit").status_code == (200 if allowed else 403)
     if allowed:
-        assert post(client, f"/stock-entries/{other}/cancel").status_code == 200
+        # Cancelling reverses the receipt: refused without a reason, naming the field.
+        refused = post(client, f"/stock-entries/{other}/cancel")
+        assert refused.status_code == 422 and "reason" in refused.content.decode()
+        reason = {"reason": "received twice by mistake"}
+        assert post(client, f"/stock-entries/{other}/cancel", reason).status_code == 200
 
 
 def test_warehouse_staff_receive_waybills_to_their_warehouse_only(api, admin_user, stock):

@@ -501,18 +501,16 @@ def retire_signing_keys(modeladmin, request, queryset):
 
 
 @admin.register(Job)
-class JobAdmin(ReadOnlyAdminMixin, DeskAdmin):
+class JobAdmin(AdministratorsOnly, ReadOnlyAdminMixin, DeskAdmin):
+    """Every job, its arguments and result: operations work. Whoever started a job follows it on its own page."""
+
     list_display = ["kind", "status", "percent", "created_by", "created_at", "finished_at"]
     list_filter = ["status", "kind"]
     readonly_fields = [f.name for f in Job._meta.fields]
 
-    def scope_queryset(self, request, queryset):
-        # A job (its arguments and result) is for who started it, as on the job page; Administrators see all.
-        return queryset if has_role(request.user, ADMINISTRATOR) else queryset.filter(created_by=request.user)
-
     def has_delete_permission(self, request, obj=None):
-        # Deleting stays as Django grants it: holders of the delete permission may clear old jobs.
-        return DeskAdmin.has_delete_permission(self, request, obj)
+        # Administrators may clear old jobs.
+        return has_role(request.user, ADMINISTRATOR) and DeskAdmin.has_delete_permission(self, request, obj)
 
 
 @admin.register(AccessLog)

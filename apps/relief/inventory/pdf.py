@@ -40,9 +40,22 @@ def _table(header: list[str], rows: list[list], widths: list[float] | None = Non
     return table
 
 
+def _cancelled_watermark(canvas, doc) -> None:
+    """Across every page of a cancelled document, so a copy can never pass for a valid one."""
+    canvas.saveState()
+    canvas.setFillColor(colors.Color(0.8, 0, 0, alpha=0.35))
+    canvas.setFont("Helvetica-Bold", 88)
+    canvas.translate(A4[0] / 2, A4[1] / 2)
+    canvas.rotate(45)
+    canvas.drawCentredString(0, -30, _("CANCELLED"))
+    canvas.restoreState()
+
+
 def render(*, title: str, organisation: str, facts: list[tuple[str, str]], header: list[str], rows: list[list],
-           qr: str | None = None, footer: list[str] = (), widths: list[float] | None = None) -> bytes:
-    """One printed document: title, facts (label, value) beside an optional QR, a table, signature lines."""
+           qr: str | None = None, footer: list[str] = (), widths: list[float] | None = None,
+           cancelled: bool = False) -> bytes:
+    """One printed document: title, facts (label, value) beside an optional QR, a table, signature lines;
+    a cancelled document carries a large CANCELLED watermark on every page."""
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
                             bottomMargin=15 * mm, title=title)
@@ -59,7 +72,10 @@ def render(*, title: str, organisation: str, facts: list[tuple[str, str]], heade
         boxes = _table(footer, [["" for _ in footer]], [180 * mm / len(footer)] * len(footer))
         boxes._argH[1] = 18 * mm  # room to sign
         story.append(boxes)
-    doc.build(story)
+    if cancelled:
+        doc.build(story, onFirstPage=_cancelled_watermark, onLaterPages=_cancelled_watermark)
+    else:
+        doc.build(story)
     return buffer.getvalue()
 
 

@@ -117,6 +117,8 @@ class CardRow:
     qty_in: int
     qty_out: int
     balance: int
+    #: The voucher was cancelled (reversed): its rows and their reversal cancel each other out.
+    cancelled: bool = False
 
 
 def stock_card(*, warehouse: Warehouse, item: Item, start: datetime.date | None = None,
@@ -128,7 +130,10 @@ def stock_card(*, warehouse: Warehouse, item: Item, start: datetime.date | None 
     opening = ledger.filter(posting_date__lt=start).aggregate(q=Coalesce(Sum("qty"), 0))["q"]
     balance = opening
     rows = []
-    for r in (ledger.filter(posting_date__gte=start, posting_date__lte=end)
+    period = ledger.filter(posting_date__gte=start, posting_date__lte=end)
+    cancelled = set(ledger.filter(is_reversal=True, voucher_no__in=period.values("voucher_no"))
+                    .values_list("voucher_type", "voucher_no"))
+    for r in (period
               .order_by("posting_date", "posted_at", "pk")
               .values("posting_date", "voucher_no", "voucher_type", "lot__code", "kind", "reason", "qty",
                       "is_reversal")):
@@ -137,6 +142,7 @@ def stock_card(*, warehouse: Warehouse, item: Item, start: datetime.date | None 
             date=r["posting_date"], voucher_no=r["voucher_no"], voucher_type=r["voucher_type"], lot=r["lot__code"],
             kind=r["kind"], reason=("↺ " if r["is_reversal"] else "") + r["reason"],
             qty_in=max(r["qty"], 0), qty_out=max(-r["qty"], 0), balance=balance,
+            cancelled=(r["voucher_type"], r["voucher_no"]) in cancelled,
         ))
     return {"warehouse": warehouse, "item": item, "start": start, "end": end, "opening": opening, "rows": rows,
             "closing": balance}

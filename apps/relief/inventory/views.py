@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relief.core import uploads
-from relief.core.documents import DocumentError
+from relief.core.documents import DocStatus, DocumentError
 from relief.core.escape import sheet_row
 from relief.core.params import day_or_none
 from relief.core.roles import ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER, require_role
@@ -67,8 +67,9 @@ def stock_card(request: HttpRequest) -> HttpResponse:
     card = selectors.stock_card(warehouse=warehouse, item=item, start=_date(request, "start"),
                                 end=_date(request, "end"))
     if request.GET.get("format") == "pdf":
-        rows = [[r.date.isoformat(), r.voucher_no, r.lot, r.reason or r.kind, r.qty_in or "", r.qty_out or "",
-                 r.balance] for r in card["rows"]]
+        rows = [[r.date.isoformat(), r.voucher_no, r.lot,
+                 f"{_('CANCELLED')} · {r.reason or r.kind}" if r.cancelled else r.reason or r.kind,
+                 r.qty_in or "", r.qty_out or "", r.balance] for r in card["rows"]]
         content = pdf.render(
             title=_("Stock card"), organisation=settings.RELIEF_ORGANISATION,
             facts=[(_("Warehouse"), str(warehouse)), (_("Item"), f"{item} ({item.uom})"),
@@ -139,7 +140,7 @@ def entry_pdf(request: HttpRequest, number: str) -> HttpResponse:
     url = request.build_absolute_uri(reverse("admin:inventory_stockentry_change", args=[entry.pk]))
     content = pdf.render(title=titles.get(entry.entry_type, entry.get_entry_type_display()),
                          organisation=settings.RELIEF_ORGANISATION, facts=facts, header=header, rows=rows, qr=url,
-                         footer=pdf.signatures())
+                         footer=pdf.signatures(), cancelled=entry.status == DocStatus.CANCELLED)
     return _pdf(content, f"{entry.number}.pdf")
 
 
@@ -165,6 +166,7 @@ def waybill_pdf(request: HttpRequest, number: str) -> HttpResponse:
         rows=[[ln.item.code, ln.item.uom, ln.lot.code, ln.lot.grant.code if ln.lot.grant else "", ln.qty_dispatched,
                "", "", ""] for ln in lines],
         qr=waybill_receive_url(request, waybill), footer=pdf.signatures(),
+        cancelled=waybill.status == Waybill.Status.CANCELLED,
     )
     return _pdf(content, f"{waybill.number}.pdf")
 
