@@ -119,6 +119,11 @@ DESK: dict[str, Desk] = {
                               hidden_from={"registrar"}),
     "distribution.redemption": desk(EVENTS_READ, ADMIN, hidden_from={"distribution"}),  # every field read-only
     "distribution.syncissue": desk(EVENTS_READ, SCAN, ADMIN, hidden_from={"distribution"}),
+    # --- accountability: read-only in the desk, scoped as the pages (sensitive cases hidden from who is not named)
+    "accountability.feedbackcase": desk(frozenset({"admin", "manager", "registrar", "auditor"}),
+                                        hidden_from={"registrar"}),
+    "accountability.pdmsample": desk(frozenset({"admin", "manager", "distribution", "auditor"}),
+                                     hidden_from={"distribution"}),
     # --- replenishment: Logistics Managers plan, Auditors read ----------------------------------------------------
     "replenishment.route": desk(PLAN_VIEWERS, PLANNERS, PLANNERS),
     "replenishment.truck": desk(PLAN_VIEWERS, PLANNERS, PLANNERS),
@@ -263,7 +268,11 @@ def _build(users):
                 queryset.filter(**{path: "NDU"}).order_by("pk").first())
 
     ndu = Site.objects.get(code="NDU")
+    from relief.accountability.models import FeedbackCase, PdmSample
+
     pairs = {
+        "accountability.feedbackcase": by_site(FeedbackCase.objects.filter(sensitive=False), "site__code"),
+        "accountability.pdmsample": by_site(PdmSample.objects.all(), "event__site__code"),
         "core.site": (Site.objects.get(code="NYA"), None),
         "core.block": (Block.objects.filter(site__code="NYA").first(), None),
         "auth.user": (users["outsider"], None),
@@ -313,7 +322,7 @@ def _build(users):
                                    None),
         "replenishment.pipelinearrival": (arrival, None),
         "replenishment.replenishmentplan": (ReplenishmentPlan.objects.first(), None),
-        "replenishment.purchaserequest": (PurchaseRequest.objects.first() or PurchaseRequest.objects.create(
+        "replenishment.purchaserequest": (PurchaseRequest.objects.create(
             warehouse=Warehouse.objects.get(code="KGM-MAIN"), need_by=timezone.localdate(), created_by=admin_user),
             None),
     }

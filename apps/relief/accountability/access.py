@@ -41,7 +41,8 @@ def sees_sensitive(user) -> bool:
     return has_role(user, *settings.RELIEF_SENSITIVE_FEEDBACK_ROLES)
 
 
-def _site_ids(user) -> set[int] | None:
+def site_ids_for(user) -> set[int] | None:
+    """The sites the user works in; None means every site."""
     if has_role(user, ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER):
         return None
     return staff_site_ids(user)
@@ -53,7 +54,7 @@ def cases_visible(user) -> QuerySet[FeedbackCase]:
     qs = FeedbackCase.objects.all()
     if not sees_sensitive(user):
         qs = qs.filter(Q(sensitive=False) | Q(assigned_to=user))
-    site_ids = _site_ids(user)
+    site_ids = site_ids_for(user)
     if site_ids is not None:
         qs = qs.filter(Q(site_id__in=site_ids) | Q(site__isnull=True) | Q(assigned_to=user))
     return qs
@@ -77,7 +78,7 @@ def require_taker(user) -> None:
 
 def require_taker_at(user, site) -> None:
     require_taker(user)
-    site_ids = _site_ids(user)
+    site_ids = site_ids_for(user)
     if site is not None and site_ids is not None and site.pk not in site_ids:
         raise PermissionDenied(_("You do not work in site %(site)s.") % {"site": site.code})
 
@@ -100,7 +101,7 @@ def sample_for(user, key: str, *, for_write: bool = False) -> PdmSample:
     sample = PdmSample.objects.select_related("event__site").filter(number=key).first()
     if sample is None:
         raise ObjectDoesNotExist(_("No PDM sample %(number)s.") % {"number": key})
-    site_ids = _site_ids(user)
+    site_ids = site_ids_for(user)
     if site_ids is not None and sample.event.site_id not in site_ids:
         raise PermissionDenied(_("This sample is of an event in a site you do not work in."))
     return sample

@@ -9,26 +9,26 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.http import Http404
-from simple_history.admin import SimpleHistoryAdmin
 
 from relief.accountability import access
 from relief.accountability.models import FeedbackCase, PdmInterview, PdmSample
-from relief.core.admin import ReadOnlyAdminMixin
+from relief.core.admin import DeskAdmin, ReadOnlyAdminMixin
 from relief.core.roles import has_role
 
 
 @admin.register(FeedbackCase)
-class FeedbackCaseAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class FeedbackCaseAdmin(ReadOnlyAdminMixin, DeskAdmin):
     list_display = ["number", "category", "subject", "status", "sensitive", "site", "due_on", "assigned_to"]
     list_filter = ["status", "category", "subject", "channel"]
     search_fields = ["number", "household__number"]
     date_hierarchy = "received_at"
     raw_id_fields = ["household", "event", "item", "plot", "resolved_by"]
 
-    def get_queryset(self, request):
+    def scope_queryset(self, request, queryset):
         if not has_role(request.user, *access.READERS):
-            return FeedbackCase.objects.none()
-        return access.cases_visible(request.user).select_related("site", "assigned_to")
+            return queryset.none()
+        return queryset.filter(pk__in=access.cases_visible(request.user).values("pk")).select_related(
+            "site", "assigned_to")
 
     def _require_visible(self, request, object_id) -> None:
         # simple_history falls back to a row's historical records when the queryset hides it: a hidden
@@ -52,6 +52,11 @@ class PdmInterviewInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(PdmSample)
-class PdmSampleAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class PdmSampleAdmin(ReadOnlyAdminMixin, DeskAdmin):
     list_display = ["number", "event", "size", "population", "seed", "created_at"]
     inlines = [PdmInterviewInline]
+
+    def scope_queryset(self, request, queryset):
+        # As the event's report: staff scoped to sites see the samples of their sites' events.
+        site_ids = access.site_ids_for(request.user)
+        return queryset if site_ids is None else queryset.filter(event__site_id__in=site_ids)

@@ -258,7 +258,10 @@ class CancelForm(forms.Form):
         attrs={"rows": 3, "cols": 60}))
 
     def clean_reason(self) -> str:
-        return services.cancel_reason_clean(self.cleaned_data["reason"])
+        try:
+            return services.cancel_reason_clean(self.cleaned_data["reason"])
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
 
 
 class DocumentAdmin(DeskAdmin):

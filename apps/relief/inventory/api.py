@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.responses import Status
 
-from relief.core.services import document_cancel, document_submit
 from relief.inventory import access, selectors, services
 from relief.inventory.models import Item, StockEntry, Warehouse, Waybill
 
@@ -139,7 +138,7 @@ def stock_entry_submit(request, number: str):
     entry = _entry(request, number, post=True)
     if entry is None:
         return _unknown(_("stock entry"), number)
-    entry = document_submit(document=entry, user=request.user)
+    entry = services.stock_entry_submit(entry=entry, user=request.user)
     return Status(200, {"number": entry.number, "status": entry.status})
 
 
@@ -150,7 +149,7 @@ def stock_entry_cancel(request, number: str, payload: CancelIn | None = None):
     entry = _entry(request, number, post=True)
     if entry is None:
         return _unknown(_("stock entry"), number)
-    entry = document_cancel(document=entry, user=request.user, reason=payload.reason if payload else "")
+    entry = services.stock_entry_cancel(entry=entry, user=request.user, reason=payload.reason if payload else "")
     return Status(200, {"number": entry.number, "status": entry.status})
 
 

@@ -145,7 +145,7 @@ class PurchaseRequestAdmin(DocumentAdmin):
     inlines = [PurchaseRequestLineInline]
 
     def check_write(self, request, obj):
-        access.require_planner(request.user)
+        access.purchase_request_for(request.user, obj.number, for_write=True)
 
     def submit_document(self, request, obj):
         return services.purchase_request_submit(request=obj, user=request.user)

@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from relief.core.services import document_submit
 from relief.replenishment import access, selectors, services
 from relief.replenishment.models import PurchaseApproval, ReplenishmentPlan, Truck
 
@@ -95,7 +94,7 @@ def plan_detail(request, number: str):
 @router.post("/replenishment/plans/{number}/submit", response=ReplenishmentPlanOut,
              summary="Submit a draft plan: draft transfers and purchase requests are created")
 def plan_submit(request, number: str):
-    plan = document_submit(document=access.plan_for(request.user, number, submit=True), user=request.user)
+    plan = services.plan_submit(plan=access.plan_for(request.user, number, submit=True), user=request.user)
     return _plan(plan)
 
 

@@ -12,11 +12,16 @@ from django.utils.translation import gettext as _
 from relief.core.documents import DocumentError
 from relief.core.jobs import job_start
 from relief.core.roles import ADMINISTRATOR, has_role
-from relief.core.services import document_submit
 from relief.replenishment import access, export, selectors
 from relief.replenishment.export import plan_workbook
 from relief.replenishment.models import PurchaseApproval, ReplenishmentPlan, Truck
-from relief.replenishment.services import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS, purchase_request_decide
+from relief.replenishment.services import (
+    DEFAULT_HORIZON_DAYS,
+    MAX_HORIZON_DAYS,
+    plan_submit,
+    purchase_request_decide,
+    purchase_request_submit,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -67,7 +72,7 @@ def plan(request: HttpRequest, number: str) -> HttpResponse:
     if request.method == "POST":
         found = access.plan_for(request.user, number, submit=True)
         try:
-            found = document_submit(document=found, user=request.user)
+            found = plan_submit(plan=found, user=request.user)
         except (DocumentError, ValidationError) as exc:
             messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
         else:
@@ -97,7 +102,7 @@ def purchase_request(request: HttpRequest, number: str) -> HttpResponse:
         action = request.POST.get("action", "")
         try:
             if action == "submit":
-                document_submit(document=found, user=request.user)
+                purchase_request_submit(request=found, user=request.user)
             elif action in ("approve", "reject"):
                 purchase_request_decide(request=found, user=request.user, approve=action == "approve",
                                         note=request.POST.get("note", ""))
