@@ -23,11 +23,15 @@ run: $(VENV)/.run-installed
 test: $(VENV)/.test-installed
 	./scripts/ensure-services.sh
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	PYTHONPATH=.:apps $(BIN)/mypy
 	$(BIN)/pytest -q
 	RELIEF_TEST_DB_URL=sqlite $(BIN)/pytest -q -m smoke
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	PYTHONPATH=.:apps $(BIN)/mypy
 
 bench: $(VENV)/.test-installed
 	$(BIN)/pip install -q -e '.[bench]'

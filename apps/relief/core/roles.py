@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -62,7 +63,14 @@ AUDITOR_EXCLUDED = ["auth.view_user", "auth.view_group", "core.view_apitoken", "
 CANCEL_ROLES = (ADMINISTRATOR, LOGISTICS_MANAGER)
 
 
-def role_names(user) -> set[str]:
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    #: Whoever makes a request: a signed-in user or an anonymous one.
+    AnyUser = User | AnonymousUser
+
+
+def role_names(user: AnyUser | None) -> set[str]:
     if not user or not user.is_authenticated:
         return set()
     cached = getattr(user, "_relief_roles", None)
@@ -70,15 +78,15 @@ def role_names(user) -> set[str]:
         cached = set(user.groups.values_list("name", flat=True))
         if user.is_superuser:
             cached.add(ADMINISTRATOR)
-        user._relief_roles = cached
+        setattr(user, "_relief_roles", cached)  # noqa: B010 - a per-request cache on the user object
     return cached
 
 
-def has_role(user, *roles: str) -> bool:
+def has_role(user: AnyUser | None, *roles: str) -> bool:
     return bool(role_names(user) & set(roles))
 
 
-def require_role(user, *roles: str) -> None:
+def require_role(user: AnyUser | None, *roles: str) -> None:
     """Refuse unless the user holds one of the roles."""
     if not has_role(user, *roles):
         raise PermissionDenied(_("This needs one of the roles: %(roles)s") % {"roles": ", ".join(roles)})
@@ -116,7 +124,7 @@ def sync_role_permissions() -> None:
         group.permissions.set(wanted)
 
 
-def sync_role_permissions_signal(sender, **kwargs) -> None:
+def sync_role_permissions_signal(sender: Any, **kwargs: Any) -> None:
     # Permissions of every app exist only once the last installed app has migrated.
     if sender.name == settings.INSTALLED_APPS[-1]:
         sync_role_permissions()

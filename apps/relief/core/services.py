@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.apps import apps
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +21,9 @@ from relief.core.db import retry_on_deadlock
 from relief.core.documents import DocStatus, Document, DocumentError
 from relief.core.models import AccessLog, ApiToken
 from relief.core.roles import CANCEL_ROLES, require_role
+
+if TYPE_CHECKING:
+    from relief.core.roles import AnyUser
 
 D = TypeVar("D", bound=Document)
 Handler = Callable[[Any, Any], None]
@@ -72,7 +75,7 @@ def cancel_reason_clean(reason: str) -> str:
 
 
 @retry_on_deadlock
-def document_submit(*, document: D, user: AbstractBaseUser) -> D:
+def document_submit(*, document: D, user: User) -> D:
     """Post a draft: run its package's post step and mark it submitted, all or nothing."""
     lifecycle = _lifecycle(type(document))
     with transaction.atomic():
@@ -91,7 +94,7 @@ def document_submit(*, document: D, user: AbstractBaseUser) -> D:
 
 
 @retry_on_deadlock
-def document_cancel(*, document: D, user: AbstractBaseUser, reason: str = "") -> D:
+def document_cancel(*, document: D, user: User, reason: str = "") -> D:
     """Reverse a submitted document with new rows; it stays, marked cancelled, with the reason.
 
     Only the roles README names may cancel (``CANCEL_ROLES``), through whichever door; the reason is required.
@@ -121,7 +124,7 @@ def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_token_create(*, user, name: str, days: int = 30, event_id: int | None = None) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str, days: int = 30, event_id: int | None = None) -> tuple[ApiToken, str]:
     """Issue a bearer token; the raw value is returned once and never stored."""
     if days < 1 or days > 366:
         raise ValueError(_("days: a token lasts 1 to 366 days"))
@@ -144,7 +147,7 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
-def api_token_user(raw: str):
+def api_token_user(raw: str) -> User | None:
     """The user a live token belongs to, or None."""
     token = ApiToken.objects.select_related("user").filter(key_hash=_hash_token(raw)).first()
     if token is None or not token.is_active or not token.user.is_active:
@@ -153,13 +156,13 @@ def api_token_user(raw: str):
     # Once a minute is exact enough for "last used", and spares every scan a write of its own.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    token.user.relief_api_token = token
+    token.user.relief_api_token = token  # type: ignore[attr-defined]  # read by the access helpers
     return token.user
 
 
-def access_log_record(*, user, object_type: str, object_id: str, action: str = "view") -> None:
+def access_log_record(*, user: AnyUser | None, object_type: str, object_id: str, action: str = "view") -> None:
     AccessLog.objects.create(
-        user=user if user and user.is_authenticated else None,
+        user=user if isinstance(user, User) and user.is_authenticated else None,
         action=action,
         object_type=object_type,
         object_id=str(object_id),
