@@ -115,7 +115,8 @@ DESK: dict[str, Desk] = {
     "distribution.distributionevent": desk(EVENTS_READ, CYCLES, CYCLES, {"open_events": CYCLES},
                                            hidden_from={"distribution"}),
     "distribution.card": desk(CARDS | {"manager", "auditor"}, CARDS, ADMIN,
-                              {"replace_lost": CARDS, "replace_damaged": CARDS, "revoke": CARDS},
+                              {"replace_lost": CARDS, "replace_damaged": CARDS, "revoke": CARDS,
+                               "retire_signing_keys": ADMIN},
                               hidden_from={"registrar"}),
     "distribution.redemption": desk(EVENTS_READ, ADMIN, hidden_from={"distribution"}),  # every field read-only
     "distribution.syncissue": desk(EVENTS_READ, SCAN, ADMIN, hidden_from={"distribution"}),
@@ -405,6 +406,8 @@ def rolled_back(browser: Browser, url: str, data: dict, model, obj):
 
 
 REFUSED = (302, 403)
+# Retiring a signing key changes key files, which no savepoint rolls back: offered is checked, never run here.
+NOT_RUN = {"retire_signing_keys"}
 # A list action that is not offered to the user is answered with the list again and "No action selected".
 ACTION_REFUSED = (200, 302, 403)
 
@@ -472,7 +475,7 @@ def test_desk_matrix(world):
                     # Offered to every allowed role; run (and rolled back) by the first, to keep the matrix quick.
                     if f'value="{action}"'.encode() not in listed.content:
                         found.add(label, role, f"action {action}", "offered", "not offered")
-                    if role == min(allowed, key=ROLES.index):
+                    if role == min(allowed, key=ROLES.index) and action not in NOT_RUN:
                         response, _unchanged = rolled_back(browser, here["list"], data, model, inside)
                         expect(f"action {action}", response, (302,))
                 else:
