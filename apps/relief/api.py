@@ -11,7 +11,7 @@ import logging
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -80,6 +80,12 @@ class ApiError(Schema):
 @api.exception_handler(PermissionDenied)
 def _permission_denied(request, exc):
     return api.create_response(request, {"detail": str(exc) or _("Permission denied")}, status=403)
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def _not_found(request, exc):
+    # An access helper's unknown key.
+    return api.create_response(request, {"detail": str(exc) or _("Not found")}, status=404)
 
 
 @api.exception_handler(OperationalError)

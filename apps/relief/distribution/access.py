@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.utils.translation import gettext as _
 
 from relief.core.roles import (
@@ -55,13 +54,17 @@ def events_for(user):
     return qs
 
 
-def event_for(user, event_id, *, scan: bool = False) -> DistributionEvent:
-    """The event, if the user may see it (and scan for it, with ``scan``); else PermissionDenied or 404."""
-    require_role(user, *(SCAN_ROLES if scan else READ_ROLES))
-    try:
-        event = DistributionEvent.objects.select_related("cycle", "site", "distribution_point").get(pk=int(event_id))
-    except (DistributionEvent.DoesNotExist, TypeError, ValueError):
-        raise Http404(_("No such event.")) from None
+def event_for(user, key, *, for_write: bool = False) -> DistributionEvent:
+    """The event (by id, or the event itself) if the user may see it, or scan and record hand-overs for it
+    ``for_write``; else PermissionDenied (DistributionEvent.DoesNotExist for an unknown id)."""
+    require_role(user, *(SCAN_ROLES if for_write else READ_ROLES))
+    if isinstance(key, DistributionEvent):
+        event = key
+    else:
+        try:
+            event = DistributionEvent.objects.select_related("cycle", "site", "distribution_point").get(pk=int(key))
+        except (DistributionEvent.DoesNotExist, TypeError, ValueError):
+            raise DistributionEvent.DoesNotExist(_("No such event.")) from None
     require_site(user, event.site_id)
     token = getattr(user, "relief_api_token", None)
     if token is not None and token.event_id is not None and token.event_id != event.pk:
@@ -100,5 +103,5 @@ def card_for(user, key, *, for_write: bool = False) -> Card:
 def sync_issue_for(user, key, *, for_write: bool = False) -> SyncIssue:
     """A sync issue (by id, or the issue itself) of an event the user may see, or resolve (scan roles)."""
     issue = key if isinstance(key, SyncIssue) else SyncIssue.objects.get(pk=key)
-    event_for(user, issue.event_id, scan=for_write)
+    event_for(user, issue.event_id, for_write=for_write)
     return issue

@@ -71,7 +71,7 @@ class ErrorOut(Schema):
 
 @router.post("/scan/verify", response={200: ScanOut}, summary="What this card may collect at this event")
 def scan_verify(request, payload: ScanIn):
-    event = access.event_for(request.user, payload.event, scan=True)
+    event = access.event_for(request.user, payload.event, for_write=True)
     return Status(200, services.scan_verify(code=payload.code, event=event).as_dict())
 
 
@@ -95,7 +95,7 @@ def _lines(lines: list[RedemptionLineIn] | None) -> list[services.HandOverLine] 
 def scan_redeem(request, payload: RedeemIn):
     """201 redeemed; 409 already_collected; 422 any other verdict or a bad body. The same ``client_id`` again
     returns the first answer and hands over nothing more."""
-    event = access.event_for(request.user, payload.event, scan=True)
+    event = access.event_for(request.user, payload.event, for_write=True)
     collector, alternate = _collector(payload.collector)
     result = services.redemption_record(
         code=payload.code, event=event, client_id=payload.client_id, user=request.user, lane=payload.lane,
@@ -108,7 +108,7 @@ def scan_redeem(request, payload: RedeemIn):
 def scan_lookup(request, event: int, q: str = ""):
     """Households of the event's site the caller may read, with what their active card would be told (``q``: 3 to
     40 characters, else nothing is found)."""
-    the_event = access.event_for(request.user, event, scan=True)
+    the_event = access.event_for(request.user, event, for_write=True)
     return {"households": selectors.household_lookup(event=the_event, query=q,
                                                      site_ids=access.site_ids_for(request.user))}
 
@@ -135,7 +135,7 @@ class ExceptionIn(Schema):
              summary="Hand over without a card scan, approved by a supervisor")
 def scan_exception(request, payload: ExceptionIn):
     """As ``/scan/redeem``, for a household found by lookup; recorded with its reason, lane and approver."""
-    event = access.event_for(request.user, payload.event, scan=True)
+    event = access.event_for(request.user, payload.event, for_write=True)
     collector, alternate = _collector(payload.collector)
     result = services.redemption_record_exception(
         event=event, household_number=payload.household, client_id=payload.client_id, user=request.user,
@@ -158,7 +158,7 @@ def scan_replace_card(request, payload: ReplaceIn):
     """The old card is revoked at once; the new one is ready to print as one card (``print``: its PDF)."""
     from django.urls import reverse
 
-    event = access.event_for(request.user, payload.event, scan=True)
+    event = access.event_for(request.user, payload.event, for_write=True)
     approver = payload.approver or ApproverIn()
     card = services.card_replace_at_table(
         event=event, household_number=payload.household, reason=payload.reason, user=request.user,
@@ -169,7 +169,7 @@ def scan_replace_card(request, payload: ReplaceIn):
 
 @router.get("/events/{event_id}/manifest", summary="Everything a scanner needs to work offline")
 def manifest(request, event_id: int):
-    event = access.event_for(request.user, event_id, scan=True)
+    event = access.event_for(request.user, event_id, for_write=True)
     return selectors.event_manifest(event)
 
 
@@ -225,7 +225,7 @@ def _offline_scan(n: int, entry) -> services.OfflineScan | dict:
 
 @router.post("/events/{event_id}/sync", response=SyncOut, summary="Upload an offline scanner's queue")
 def sync(request, event_id: int, payload: SyncIn):
-    event = access.event_for(request.user, event_id, scan=True)
+    event = access.event_for(request.user, event_id, for_write=True)
     entries = [_offline_scan(n, entry) for n, entry in enumerate(payload.redemptions)]
     valid = [(n, e) for n, e in enumerate(entries) if isinstance(e, services.OfflineScan)]
     judged = services.event_sync(event=event, scans=[e for _n, e in valid], user=request.user)

@@ -204,7 +204,7 @@ def print_cards(request: HttpRequest) -> HttpResponse:
 def sync_issue_resolve(request: HttpRequest, event_id: int, issue_id: int) -> HttpResponse:
     from relief.distribution.models import SyncIssue
 
-    event = access.event_for(request.user, event_id, scan=True)
+    event = access.event_for(request.user, event_id, for_write=True)
     issue = SyncIssue.objects.filter(event=event, pk=issue_id).first()
     if issue is None:
         raise PermissionDenied

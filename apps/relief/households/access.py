@@ -9,7 +9,6 @@ Every view of one household's record is written to the access log.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.utils.translation import gettext as _
 
 from relief.core.roles import (
@@ -65,12 +64,14 @@ def require_site(user, site) -> None:
         raise PermissionDenied(_("You do not work in site %(site)s.") % {"site": site.code})
 
 
-def household_for(user, *, number: str, personal: bool = True, action: str = "view") -> Household:
-    """The household if the user may see it (its personal record, or only its identity); logged."""
-    site_ids = require_personal(user) if personal else require_identity(user)
-    household = Household.objects.select_related("site", "block", "merged_into").filter(number=number).first()
+def household_for(user, key: str, *, for_write: bool = False, personal: bool = True,
+                  action: str = "view") -> Household:
+    """The household (by number) if the user may see its personal record (or, not ``personal``, only its
+    identity), or change it ``for_write``; logged. Household.DoesNotExist for an unknown number."""
+    site_ids = require_personal(user) if personal or for_write else require_identity(user)
+    household = Household.objects.select_related("site", "block", "merged_into").filter(number=key).first()
     if household is None:
-        raise Http404(_("No such household."))
+        raise Household.DoesNotExist(_("No such household."))
     if site_ids is not None and household.site_id not in site_ids:
         raise PermissionDenied(_("This household is in a site you do not work in."))
     access_log_record(user=user, object_type="household", object_id=household.number,

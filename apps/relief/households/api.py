@@ -175,9 +175,9 @@ def household_summary(request):
 @router.get("/households/{number}", response=HouseholdOut | IdentityOut)
 def household_read(request, number: str):
     if not access.can_see_personal(request.user):
-        return selectors.household_identity(access.household_for(request.user, number=number, personal=False,
+        return selectors.household_identity(access.household_for(request.user, number, personal=False,
                                                                  action="api-view"))
-    return _out(access.household_for(request.user, number=number, action="api-view"))
+    return _out(access.household_for(request.user, number, action="api-view"))
 
 
 @router.post("/households", response={201: HouseholdOut})
@@ -195,7 +195,7 @@ def household_create(request, payload: HouseholdIn):
 
 @router.patch("/households/{number}", response=HouseholdOut)
 def household_update(request, number: str, payload: HouseholdPatch):
-    household = access.household_for(request.user, number=number, action="api-change")
+    household = access.household_for(request.user, number, for_write=True, action="api-change")
     access.require_site(request.user, household.site)
     fields = payload.dict(exclude_unset=True)
     site = Site.objects.filter(code=str(fields.get("site") or "").upper()).first()

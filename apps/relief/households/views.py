@@ -69,11 +69,11 @@ def search(request: HttpRequest) -> HttpResponse:
 @login_required
 def card(request: HttpRequest, number: str) -> HttpResponse:
     if not access.can_see_personal(request.user):
-        household = access.household_for(request.user, number=number, personal=False)
+        household = access.household_for(request.user, number, personal=False)
         return render(request, "households/identity.html", {
             "identity": selectors.household_identity(household), "household": household,
             "title": household.number})
-    household = access.household_for(request.user, number=number)
+    household = access.household_for(request.user, number)
     context = selectors.household_card(household)
     context.update({
         "title": household.number, "member_form": MemberForm(), "lifecycle_form": LifecycleForm(),
@@ -116,7 +116,7 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 def _household_for_change(request: HttpRequest, number: str):
-    household = access.household_for(request.user, number=number, action="change")
+    household = access.household_for(request.user, number, for_write=True, action="change")
     access.require_site(request.user, household.site)
     return household
 

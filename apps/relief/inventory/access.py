@@ -65,9 +65,12 @@ def require_poster(user) -> None:
         raise PermissionDenied(_("You do not post stock."))
 
 
-def warehouse_for(user, warehouse: Warehouse, *, post: bool = False) -> Warehouse:
-    """The warehouse if the user may see it (or post at it), else PermissionDenied."""
-    allowed = can_post_at(user, warehouse) if post else warehouses_visible(user).filter(pk=warehouse.pk).exists()
+def warehouse_for(user, key: str | Warehouse, *, for_write: bool = False) -> Warehouse:
+    """The warehouse (by code, or the warehouse itself) if the user may see it, or post at it ``for_write``;
+    else PermissionDenied (Warehouse.DoesNotExist for an unknown code)."""
+    warehouse = key if isinstance(key, Warehouse) else Warehouse.objects.get(code=key)
+    allowed = (can_post_at(user, warehouse) if for_write
+               else warehouses_visible(user).filter(pk=warehouse.pk).exists())
     if not allowed:
         raise PermissionDenied(_("You do not work at %(code)s.") % {"code": warehouse.code})
     return warehouse
@@ -80,20 +83,26 @@ def entry_warehouses(entry: StockEntry) -> list[Warehouse]:
     return list(Warehouse.objects.filter(pk__in=ids))
 
 
-def entry_for(user, entry: StockEntry, *, post: bool = False) -> StockEntry:
-    if post:
+def entry_for(user, key: str | StockEntry, *, for_write: bool = False) -> StockEntry:
+    """The stock entry (by number, or the entry itself) if the user may read it, or submit and change it
+    ``for_write`` (every warehouse it moves stock at is theirs)."""
+    if for_write:
         require_poster(user)
     else:
         require_reader(user)
+    entry = key if isinstance(key, StockEntry) else StockEntry.objects.get(number=key)
     for warehouse in entry_warehouses(entry):
-        warehouse_for(user, warehouse, post=post)
+        warehouse_for(user, warehouse, for_write=for_write)
     return entry
 
 
-def waybill_for(user, waybill: Waybill, *, receive: bool = False) -> Waybill:
-    if receive:
+def waybill_for(user, key: str | Waybill, *, for_write: bool = False) -> Waybill:
+    """The waybill (by number, or the waybill itself) if the user may read it (either end is theirs), or
+    receive it ``for_write`` (the target is theirs)."""
+    waybill = key if isinstance(key, Waybill) else Waybill.objects.select_related("source", "target").get(number=key)
+    if for_write:
         require_poster(user)
-        warehouse_for(user, waybill.target, post=True)
+        warehouse_for(user, waybill.target, for_write=True)
         return waybill
     require_reader(user)
     visible = warehouses_visible(user).filter(pk__in=[waybill.source_id, waybill.target_id]).exists()

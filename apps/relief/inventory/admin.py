@@ -69,7 +69,7 @@ class WarehouseAdmin(ScopedMixin, DeskAdmin):
     autocomplete_fields = ["parent"]
 
     def check_write(self, request, obj):
-        access.warehouse_for(request.user, obj, post=True)
+        access.warehouse_for(request.user, obj, for_write=True)
 
     @admin.display(description=_("stock"))
     def links(self, obj):
@@ -162,7 +162,7 @@ class ReorderLevelAdmin(ScopedMixin, DeskAdmin):
     autocomplete_fields = ["item", "warehouse"]
 
     def check_write(self, request, obj):
-        access.warehouse_for(request.user, obj.warehouse, post=True)
+        access.warehouse_for(request.user, obj.warehouse, for_write=True)
 
 
 class PostableChoices:
@@ -208,7 +208,7 @@ class StockEntryAdmin(ScopedMixin, DocumentAdmin):
         return format_html_join(" · ", '<a href="{}">{}</a>', links)
 
     def check_write(self, request, obj):
-        access.entry_for(request.user, obj, post=True)
+        access.entry_for(request.user, obj, for_write=True)
 
     def submit_document(self, request, obj):
         return services.stock_entry_submit(entry=obj, user=request.user)
@@ -291,7 +291,7 @@ class WaybillAdmin(ScopedMixin, DeskAdmin):
         reason = _t("receipt entered wrongly; cancelled in the desk by %(user)s") % {"user": request.user}
         self.run_each(request, queryset,
                       lambda waybill: services.waybill_receipt_cancel(
-                          waybill=access.waybill_for(request.user, waybill, receive=True), user=request.user,
+                          waybill=access.waybill_for(request.user, waybill, for_write=True), user=request.user,
                           reason=reason),
                       done=lambda waybill, _result: _t("%(number)s is in transit again.") % {
                           "number": waybill.number})
@@ -334,7 +334,7 @@ class PhysicalCountAdmin(PostableChoices, ScopedMixin, DocumentAdmin):
             reverse("inventory:count-upload", args=[obj.pk]), _("Upload the filled-in sheet"))
 
     def check_write(self, request, obj):
-        access.warehouse_for(request.user, obj.warehouse, post=True)
+        access.warehouse_for(request.user, obj.warehouse, for_write=True)
 
     def cancel_document(self, request, obj, reason):
         return services.count_cancel(count=obj, user=request.user, reason=reason)
@@ -343,7 +343,7 @@ class PhysicalCountAdmin(PostableChoices, ScopedMixin, DocumentAdmin):
         return _ledger_effects(services.VOUCHER_COUNT, obj.number)
 
     def save_model(self, request, obj, form, change):
-        access.warehouse_for(request.user, obj.warehouse, post=True)
+        access.warehouse_for(request.user, obj.warehouse, for_write=True)
         super().save_model(request, obj, form, change)
         if not change:
             services.count_sheet_fill(count=obj)

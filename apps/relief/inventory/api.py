@@ -113,7 +113,7 @@ def stock_entry_create(request, payload: EntryIn):
 
 def _entry(request, number: str, *, post: bool) -> StockEntry | None:
     entry = StockEntry.objects.filter(number=number).first()
-    return access.entry_for(request.user, entry, post=post) if entry is not None else None
+    return access.entry_for(request.user, entry, for_write=post) if entry is not None else None
 
 
 @router.get("/stock-entries/{number}", response={200: EntryDetail, 403: ApiError, 404: ApiError})
@@ -178,7 +178,7 @@ def waybill_receive(request, number: str, payload: ReceiveIn):
     found = Waybill.objects.filter(number=number).first()
     if found is None:
         return _unknown(_("waybill"), number)
-    waybill = access.waybill_for(request.user, found, receive=True)
+    waybill = access.waybill_for(request.user, found, for_write=True)
     waybill = services.waybill_receive(
         waybill=waybill, user=request.user, remarks=payload.remarks,
         lines=[services.ReceivedLine(line_id=ln.line, received=ln.received, short=ln.short, damaged=ln.damaged,

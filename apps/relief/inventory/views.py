@@ -179,7 +179,7 @@ def waybill_receive(request: HttpRequest, number: str) -> HttpResponse:
     can_receive = waybill.status == Waybill.Status.IN_TRANSIT and access.can_post_at(request.user, waybill.target)
     errors: list[str] = []
     if request.method == "POST":
-        access.waybill_for(request.user, waybill, receive=True)
+        access.waybill_for(request.user, waybill, for_write=True)
         received = []
         for ln in lines:
             try:
@@ -213,7 +213,7 @@ def _count_for(request: HttpRequest, pk: int, *, post: bool = False) -> Physical
         access.require_poster(request.user)
     else:
         access.require_reader(request.user)
-    access.warehouse_for(request.user, count.warehouse, post=post)
+    access.warehouse_for(request.user, count.warehouse, for_write=post)
     return count
 
 

@@ -7,7 +7,6 @@ other role has no business here (warehouse staff see the resulting draft transfe
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.utils.translation import gettext as _
 
 from relief.core.roles import ADMINISTRATOR, AUDITOR, LOGISTICS_MANAGER, has_role
@@ -27,20 +26,22 @@ def require_planner(user) -> None:
         raise PermissionDenied(_("Only Logistics Managers run and submit replenishment plans."))
 
 
-def plan_for(user, number: str, *, submit: bool = False) -> ReplenishmentPlan:
-    """The plan if the user may see it (or submit it), else PermissionDenied; unknown numbers are 404."""
-    if submit:
+def plan_for(user, key: str, *, for_write: bool = False) -> ReplenishmentPlan:
+    """The plan (by number) if the user may see it, or submit it ``for_write``; else PermissionDenied
+    (ReplenishmentPlan.DoesNotExist for an unknown number)."""
+    if for_write:
         require_planner(user)
     else:
         require_viewer(user)
-    plan = ReplenishmentPlan.objects.select_related("truck").filter(number=number).first()
+    plan = ReplenishmentPlan.objects.select_related("truck").filter(number=key).first()
     if plan is None:
-        raise Http404(_("No plan %(number)s") % {"number": number})
+        raise ReplenishmentPlan.DoesNotExist(_("No plan %(number)s") % {"number": key})
     return plan
 
 
 def purchase_request_for(user, key: str, *, for_write: bool = False) -> PurchaseRequest:
-    """The purchase request numbered ``key`` for planners (and, to read, Auditors); unknown numbers are 404.
+    """The purchase request numbered ``key`` for planners (and, to read, Auditors); PurchaseRequest.DoesNotExist
+    for an unknown number.
 
     Deciding on it needs the role its total names too: the service checks that, with the amount at hand.
     """
@@ -48,5 +49,5 @@ def purchase_request_for(user, key: str, *, for_write: bool = False) -> Purchase
     request = (PurchaseRequest.objects.select_related("warehouse", "grant__donor", "approval__decided_by",
                                                       "created_by", "submitted_by").filter(number=key).first())
     if request is None:
-        raise Http404(_("No purchase request %(number)s") % {"number": key})
+        raise PurchaseRequest.DoesNotExist(_("No purchase request %(number)s") % {"number": key})
     return request

@@ -112,7 +112,7 @@ class ReplenishmentPlanAdmin(DocumentAdmin):
         return False
 
     def check_write(self, request, obj):
-        access.plan_for(request.user, obj.number, submit=True)
+        access.plan_for(request.user, obj.number, for_write=True)
 
     def submit_document(self, request, obj):
         return services.plan_submit(plan=obj, user=request.user)

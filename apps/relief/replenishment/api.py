@@ -94,7 +94,7 @@ def plan_detail(request, number: str):
 @router.post("/replenishment/plans/{number}/submit", response=ReplenishmentPlanOut,
              summary="Submit a draft plan: draft transfers and purchase requests are created")
 def plan_submit(request, number: str):
-    plan = services.plan_submit(plan=access.plan_for(request.user, number, submit=True), user=request.user)
+    plan = services.plan_submit(plan=access.plan_for(request.user, number, for_write=True), user=request.user)
     return _plan(plan)
 
 

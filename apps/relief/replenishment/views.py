@@ -70,7 +70,7 @@ def plans(request: HttpRequest) -> HttpResponse:
 @login_required
 def plan(request: HttpRequest, number: str) -> HttpResponse:
     if request.method == "POST":
-        found = access.plan_for(request.user, number, submit=True)
+        found = access.plan_for(request.user, number, for_write=True)
         try:
             found = plan_submit(plan=found, user=request.user)
         except (DocumentError, ValidationError) as exc:

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.utils.translation import gettext as _
 
 from relief.core.models import Site
@@ -50,44 +49,48 @@ def _check_site(user, site_id: int, *, write: bool) -> None:
         raise PermissionDenied(_("You do not work in this site."))
 
 
-def site_for(user, code: str, *, write: bool = False) -> Site:
-    site_ids_for(user, write=write)
-    site = Site.objects.filter(code__iexact=code).first()
+def site_for(user, key: str, *, for_write: bool = False) -> Site:
+    """The site (by code) if the user may read its shelter records, or change them ``for_write``."""
+    site_ids_for(user, write=for_write)
+    site = Site.objects.filter(code__iexact=key).first()
     if site is None:
-        raise Http404(_("No such site."))
-    _check_site(user, site.pk, write=write)
+        raise Site.DoesNotExist(_("No such site."))
+    _check_site(user, site.pk, write=for_write)
     return site
 
 
-def plot_for(user, site: Site, code: str, *, write: bool = False) -> Plot:
-    _check_site(user, site.pk, write=write)
-    plot = Plot.objects.select_related("site", "block").filter(site=site, code__iexact=code).first()
+def plot_for(user, key: str, *, site: Site, for_write: bool = False) -> Plot:
+    """The plot (by code, in ``site``) if the user may read it, or change it ``for_write``."""
+    _check_site(user, site.pk, write=for_write)
+    plot = Plot.objects.select_related("site", "block").filter(site=site, code__iexact=key).first()
     if plot is None:
-        raise Http404(_("No such plot in this site."))
+        raise Plot.DoesNotExist(_("No such plot in this site."))
     return plot
 
 
-def allocation_for(user, number: str, *, write: bool = False) -> Allocation:
+def allocation_for(user, key: str, *, for_write: bool = False) -> Allocation:
+    """The allocation (by number) if the user may read it, or end it ``for_write``."""
     allocation = Allocation.objects.select_related("plot__site", "plot__block", "household").filter(
-        number=number).first()
+        number=key).first()
     if allocation is None:
-        raise Http404(_("No such allocation."))
-    _check_site(user, allocation.plot.site_id, write=write)
+        raise Allocation.DoesNotExist(_("No such allocation."))
+    _check_site(user, allocation.plot.site_id, write=for_write)
     return allocation
 
 
-def plan_for(user, number: str, *, write: bool = False) -> AllocationPlan:
-    plan = AllocationPlan.objects.select_related("site").filter(number=number).first()
+def plan_for(user, key: str, *, for_write: bool = False) -> AllocationPlan:
+    """The allocation plan (by number) if the user may read it, or change and submit it ``for_write``."""
+    plan = AllocationPlan.objects.select_related("site").filter(number=key).first()
     if plan is None:
-        raise Http404(_("No such allocation plan."))
-    _check_site(user, plan.site_id, write=write)
+        raise AllocationPlan.DoesNotExist(_("No such allocation plan."))
+    _check_site(user, plan.site_id, write=for_write)
     return plan
 
 
-def household_for(user, number: str, *, write: bool = True):
+def household_for(user, key: str, *, for_write: bool = True):
     """A household of the user's sites, by its number; refused with the field named if unknown."""
-    site_ids = site_ids_for(user, write=write)
-    household = households_visible(site_ids).filter(number=number.strip()).first()
+    site_ids = site_ids_for(user, write=for_write)
+    household = households_visible(site_ids).filter(number=key.strip()).first()
     if household is None:
         raise ValidationError({"household": [_("no such household in your sites")]})
     return household

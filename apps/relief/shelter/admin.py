@@ -39,7 +39,7 @@ class PlotAdmin(SiteScoped, DeskAdmin):
         return format_html('<a href="{}">{}</a>', reverse("shelter:plot", args=[obj.site.code, obj.code]), _("open"))
 
     def check_write(self, request, obj):
-        access.site_for(request.user, obj.site.code, write=True)
+        access.site_for(request.user, obj.site.code, for_write=True)
 
     def save_model(self, request, obj, form, change):
         # A new plot too goes only into the officer's own sites.

@@ -105,8 +105,8 @@ class PlotStatusIn(Schema):
                                                                 422: ApiError})
 def plot_status(request, code: str, plot: str, payload: PlotStatusIn):
     """Mark a vacant plot unusable, or usable again."""
-    site = access.site_for(request.user, code, write=True)
-    found = access.plot_for(request.user, site, plot, write=True)
+    site = access.site_for(request.user, code, for_write=True)
+    found = access.plot_for(request.user, plot, site=site, for_write=True)
     return Status(200, _plot_out(services.plot_set_status(user=request.user, plot=found, status=payload.status,
                                                    note=payload.note)))
 
@@ -138,7 +138,7 @@ class AllocateIn(Schema):
 
 
 def _target(request, payload) -> tuple:
-    site = access.site_for(request.user, payload.site, write=True)
+    site = access.site_for(request.user, payload.site, for_write=True)
     plot = site.plots.select_related("block", "site").filter(code__iexact=payload.plot).first()
     if plot is None:
         raise ValidationError({"plot": [_("no such plot in %(site)s") % {"site": site.code}]})
@@ -176,7 +176,7 @@ class EndIn(Schema):
 @router.post("/shelter/allocations/{number}/end", response={200: AllocationOut, 403: ApiError, 404: ApiError,
                                                             422: ApiError})
 def end(request, number: str, payload: EndIn):
-    allocation = access.allocation_for(request.user, number, write=True)
+    allocation = access.allocation_for(request.user, number, for_write=True)
     ended = services.allocation_end(user=request.user, allocation=allocation, reason=payload.reason,
                                     note=payload.note)
     return Status(200, _allocation_out(access.allocation_for(request.user, ended.number)))
@@ -269,7 +269,7 @@ def _plan_out(plan, *, offset: int = 0, limit: int = 200, unplaced: bool = False
              response={201: AllocationPlanOut, 403: ApiError, 404: ApiError, 422: ApiError})
 def plan_create(request, code: str, payload: AllocationPlanIn):
     """Run the planner over the site's waiting list; the proposal is kept as a draft plan to review."""
-    site = access.site_for(request.user, code, write=True)
+    site = access.site_for(request.user, code, for_write=True)
     plan = services.plan_create(user=request.user, site=site, weights=services.weights_from(payload.weights))
     return Status(201, _plan_out(plan))
 
@@ -287,7 +287,7 @@ class AllocationPlanLineIn(Schema):
 @router.patch("/shelter/plans/{number}/lines/{line_no}", response={200: PlanLineOut, 403: ApiError, 404: ApiError,
                                                                     409: ApiError, 422: ApiError})
 def plan_line(request, number: str, line_no: int, payload: AllocationPlanLineIn):
-    plan = access.plan_for(request.user, number, write=True)
+    plan = access.plan_for(request.user, number, for_write=True)
     line = AllocationPlanLine.objects.filter(plan=plan, line_no=line_no).first()
     if line is None:
         return Status(404, {"detail": _("no line %(line)s in %(number)s") % {"line": line_no, "number": plan.number}})
@@ -308,5 +308,5 @@ def plan_line(request, number: str, line_no: int, payload: AllocationPlanLineIn)
              response={200: AllocationPlanOut, 403: ApiError, 404: ApiError, 409: ApiError})
 def plan_submit(request, number: str):
     """Allocate every line's plot at once; refused, naming the line, if one was taken meanwhile."""
-    plan = services.plan_submit(user=request.user, plan=access.plan_for(request.user, number, write=True))
+    plan = services.plan_submit(user=request.user, plan=access.plan_for(request.user, number, for_write=True))
     return Status(200, _plan_out(plan, limit=0))

@@ -463,7 +463,7 @@ def plan_post(*, plan: AllocationPlan, user) -> None:
 
 
 def plan_submit(*, user, plan: AllocationPlan) -> AllocationPlan:
-    access.plan_for(user, plan.number, write=True)
+    access.plan_for(user, plan.number, for_write=True)
     return document_submit(document=plan, user=user)
 
 

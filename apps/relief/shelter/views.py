@@ -60,11 +60,11 @@ def site_map(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def plot(request: HttpRequest, code: str, plot_code: str) -> HttpResponse:
     found = access.site_for(request.user, code)
-    the_plot = access.plot_for(request.user, found, plot_code)
+    the_plot = access.plot_for(request.user, plot_code, site=found)
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
-            the_plot = access.plot_for(request.user, found, plot_code, write=True)
+            the_plot = access.plot_for(request.user, plot_code, site=found, for_write=True)
             if action == "allocate":
                 household = access.household_for(request.user, request.POST.get("household", ""))
                 done = services.plot_allocate(user=request.user, plot=the_plot, household=household,
@@ -77,7 +77,7 @@ def plot(request: HttpRequest, code: str, plot_code: str) -> HttpResponse:
                                                    note=request.POST.get("note", ""))
                 messages.success(request, _("%(number)s: household relocated here.") % {"number": done.number})
             elif action == "end":
-                allocation = access.allocation_for(request.user, request.POST.get("allocation", ""), write=True)
+                allocation = access.allocation_for(request.user, request.POST.get("allocation", ""), for_write=True)
                 services.allocation_end(user=request.user, allocation=allocation,
                                         reason=request.POST.get("reason", ""), note=request.POST.get("note", ""))
                 messages.success(request, _("%(number)s ended; the plot is vacant.") % {"number": allocation.number})
@@ -104,7 +104,7 @@ def waiting(request: HttpRequest, code: str) -> HttpResponse:
     found = access.site_for(request.user, code)
     if request.method == "POST":
         try:
-            access.site_for(request.user, code, write=True)
+            access.site_for(request.user, code, for_write=True)
             household = access.household_for(request.user, request.POST.get("household", ""))
             services.waiting_add(user=request.user, household=household,
                                  reason=request.POST.get("reason", WaitingReason.NEW_ARRIVAL),
@@ -126,7 +126,7 @@ def waiting(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def plan_start(request: HttpRequest, code: str) -> HttpResponse:
-    found = access.site_for(request.user, code, write=True)
+    found = access.site_for(request.user, code, for_write=True)
     raw = {name: request.POST[name] for name in Weights().as_dict() if request.POST.get(name, "").strip()}
     try:
         services.weights_from(raw)
@@ -145,7 +145,7 @@ def plan(request: HttpRequest, number: str) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
-            the_plan = access.plan_for(request.user, number, write=True)
+            the_plan = access.plan_for(request.user, number, for_write=True)
             if action == "line":
                 line = the_plan.lines.filter(line_no=request.POST.get("line", "0") or 0).first()
                 if line is None:
