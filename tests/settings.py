@@ -31,3 +31,5 @@ RELIEF_TEST_SCRATCH = _scratch
 
 # A minimal document model for the core lifecycle tests (tables made without migrations).
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.lifecycle_app"]  # noqa: F405
+# Every lock a test takes is checked against the house lock order (relief.core.locks).
+RELIEF_LOCK_ORDER_CHECK = True

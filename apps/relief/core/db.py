@@ -45,6 +45,9 @@ def retry_on_deadlock(func: Callable[P, R], attempts: int = 5) -> Callable[P, R]
     return wrapper
 
 
-def lock_rows(queryset: models.QuerySet, order_by: Iterable[str] = ("pk",)) -> list:
-    """Lock rows in a fixed order and evaluate at once, so two postings can never deadlock."""
-    return list(queryset.order_by(*order_by).select_for_update())
+def lock_rows(queryset: models.QuerySet, order_by: Iterable[str] = ("pk",), *, rank=None) -> list:
+    """Lock rows in a fixed order and evaluate at once, at their ``rank`` of the house lock order
+    (``relief.core.locks``; the default is the action's subject, locked first)."""
+    from relief.core.locks import Rank, lock
+
+    return lock(Rank.SUBJECT if rank is None else rank, queryset, order_by)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +34,8 @@ class DocStatus(models.TextChoices):
 LIFECYCLE_FIELDS = frozenset(
     {"status", "submitted_at", "submitted_by", "cancelled_at", "cancelled_by", "cancel_reason"}
 )
+#: Set once when the document is made; a draft save never writes them again.
+IMMUTABLE_FIELDS = frozenset({"number", "created_at", "created_by"})
 
 
 class Document(models.Model):
@@ -74,23 +76,69 @@ class Document(models.Model):
     def series_prefix(self) -> str:
         return self.naming_series.format(year=self.created_at.year)
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded = {name: value for name, value in zip(field_names, values, strict=True)
+                            if value is not models.DEFERRED}
+        return instance
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._snapshot()
+
+    def _snapshot(self) -> None:
+        loaded = getattr(self, "_loaded", {})
+        loaded.update({f.attname: self.__dict__[f.attname] for f in self._meta.concrete_fields
+                       if f.attname in self.__dict__})
+        self._loaded = loaded
+
+    def _changed_fields(self) -> list[str]:
+        """The editable columns this draft save changes: never the lifecycle, never the number.
+
+        Compared with the values the instance was loaded with, so a save from a stale form writes
+        only what its user changed, not what someone else wrote meanwhile.
+        """
+        loaded = getattr(self, "_loaded", None)
+        fields = [f for f in self._meta.concrete_fields
+                  if not f.primary_key and f.name not in LIFECYCLE_FIELDS | IMMUTABLE_FIELDS
+                  and f.attname in self.__dict__]
+        if loaded is None:
+            return [f.name for f in fields]
+        return [f.name for f in fields if f.attname not in loaded or loaded[f.attname] != getattr(self, f.attname)]
+
     def save(self, *args, **kwargs) -> None:
         update_fields = kwargs.get("update_fields")
         if self._state.adding:
             if not self.number:
                 self.number = naming_next(series=self.series_prefix(), digits=self.naming_digits)
-        elif update_fields is None or not set(update_fields) <= LIFECYCLE_FIELDS:
-            stored = type(self)._default_manager.filter(pk=self.pk).values_list("status", flat=True).first()
+            super().save(*args, **kwargs)
+            self._snapshot()
+            return
+        if update_fields is not None and set(update_fields) <= LIFECYCLE_FIELDS:
+            # The lifecycle services hold the document's lock and set these themselves.
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic():
+            # A draft save waits for a submit or cancel in flight, then sees what it committed.
+            stored = document_lock(type(self), self.pk)
             if stored is not None and stored != DocStatus.DRAFT:
                 raise DocumentLocked(_("%(number)s is %(status)s and cannot be changed") % {
                     "number": self.number, "status": stored})
-        super().save(*args, **kwargs)
+            changed = self._changed_fields()
+            if update_fields is not None:
+                changed = [name for name in update_fields if name not in LIFECYCLE_FIELDS | IMMUTABLE_FIELDS]
+            kwargs["update_fields"] = changed
+            super().save(*args, **kwargs)
+            self._snapshot()
 
     def delete(self, *args, **kwargs):
-        if self.status != DocStatus.DRAFT:
-            raise DocumentLocked(_("%(number)s is %(status)s; only a draft can be deleted") % {
-                "number": self.number, "status": self.status})
-        return super().delete(*args, **kwargs)
+        with transaction.atomic():
+            stored = document_lock(type(self), self.pk) if self.pk else self.status
+            if stored is not None and stored != DocStatus.DRAFT:
+                raise DocumentLocked(_("%(number)s is %(status)s; only a draft can be deleted") % {
+                    "number": self.number, "status": stored})
+            return super().delete(*args, **kwargs)
 
 
 class DocumentLine(models.Model):
@@ -101,22 +149,36 @@ class DocumentLine(models.Model):
     class Meta:
         abstract = True
 
-    def _parent_status(self) -> str | None:
+    def _lock_parent(self) -> None:
+        """Lock the document row first (the one lock order), then refuse unless it is a draft."""
         parent_id = getattr(self, f"{self.document_field}_id")
         if parent_id is None:
-            return None
+            return
         parent_model = self._meta.get_field(self.document_field).related_model
-        return parent_model._default_manager.filter(pk=parent_id).values_list("status", flat=True).first()
-
-    def _check_editable(self) -> None:
-        status = self._parent_status()
+        status = document_lock(parent_model, parent_id)
         if status is not None and status != DocStatus.DRAFT:
             raise DocumentLocked(_("the document is %(status)s; its lines cannot be changed") % {"status": status})
 
+    def _check_editable(self) -> None:
+        """Runs with the document row locked, inside the save's or delete's transaction."""
+        self._lock_parent()
+
     def save(self, *args, **kwargs) -> None:
-        self._check_editable()
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            self._check_editable()
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        self._check_editable()
-        return super().delete(*args, **kwargs)
+        with transaction.atomic():
+            self._check_editable()
+            return super().delete(*args, **kwargs)
+
+
+def document_lock(model: type[models.Model], pk) -> str | None:
+    """Lock one document row (in the house lock order, see relief.core.locks) and return its stored status."""
+    from relief.core.locks import Rank, holds_locks, lock
+
+    # First in its transaction it is the action's subject; after other rows, a document on the way.
+    rank = Rank.DOCUMENT if holds_locks() else Rank.SUBJECT
+    rows = lock(rank, model._default_manager.filter(pk=pk).only("pk", "status"))
+    return rows[0].status if rows else None

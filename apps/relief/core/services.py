@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from relief.core.db import retry_on_deadlock
 from relief.core.documents import DocStatus, Document, DocumentError
+from relief.core.locks import Rank, lock
 from relief.core.models import AccessLog, ApiToken
 from relief.core.roles import CANCEL_ROLES, require_role
 
@@ -79,7 +80,7 @@ def document_submit(*, document: D, user: User) -> D:
     """Post a draft: run its package's post step and mark it submitted, all or nothing."""
     lifecycle = _lifecycle(type(document))
     with transaction.atomic():
-        locked = type(document)._default_manager.select_for_update().get(pk=document.pk)
+        (locked,) = lock(Rank.SUBJECT, type(document)._default_manager.filter(pk=document.pk))
         if locked.status != DocStatus.DRAFT:
             raise DocumentError(
                 _("%(number)s is %(status)s; only a draft can be submitted")
@@ -102,7 +103,7 @@ def document_cancel(*, document: D, user: User, reason: str = "") -> D:
     require_role(user, *CANCEL_ROLES)
     lifecycle = _lifecycle(type(document))
     with transaction.atomic():
-        locked = type(document)._default_manager.select_for_update().get(pk=document.pk)
+        (locked,) = lock(Rank.SUBJECT, type(document)._default_manager.filter(pk=document.pk))
         if locked.status != DocStatus.SUBMITTED:
             raise DocumentError(
                 _("%(number)s is %(status)s; only a submitted document can be cancelled")
