@@ -19,7 +19,7 @@ Re-locking rows the transaction already holds is always allowed.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import connection, models
@@ -52,16 +52,29 @@ class _Held:
 
 
 def _held() -> _Held | None:
-    """The record of this transaction, or None outside one (or after it ended: commit or rollback clears
-    the on_commit list, and with it the record)."""
-    if not connection.in_atomic_block:
+    """The record of the current transaction, or None outside one.
+
+    A transaction opened by the test suite around a test (``_from_testcase``) is not a service's: the record
+    belongs to the first atomic block inside it, found again by its savepoint's unique name. A real outermost
+    transaction is found by the record it registered with on_commit: commit or rollback clears that list.
+    """
+    blocks = connection.atomic_blocks
+    depth = next((n for n, block in enumerate(blocks) if not getattr(block, "_from_testcase", False)), None)
+    if depth is None:
         return None
-    for _sids, func, _robust in connection.run_on_commit:
-        if isinstance(func, _Held):
-            return func
-    held = _Held()
-    connection.on_commit(held)
-    return held
+    if depth == 0:
+        for _sids, func, _robust in connection.run_on_commit:
+            if isinstance(func, _Held):
+                return func
+        held = _Held()
+        connection.on_commit(held)
+        return held
+    token = connection.savepoint_ids[depth - 1] or id(blocks[depth])
+    current = getattr(connection, "relief_locks_held", None)
+    if current is None or current[0] != token:
+        current = (token, _Held())
+        connection.relief_locks_held = current
+    return current[1]
 
 
 def _check(rank: Rank, label: str, pks: Iterable) -> None:
@@ -91,11 +104,9 @@ def lock(rank: Rank, queryset: models.QuerySet, order_by: Iterable[str] = ("pk",
     return rows
 
 
-def lock_bins_sql(table: str, pairs: list[tuple[int, int]], columns: str) -> str:
-    """SELECT … FOR UPDATE of the bins of (item, warehouse) ``pairs``, scanning the (item, warehouse, lot)
-    unique index so InnoDB takes the row locks in that order (it locks rows as it reads them, before any
-    ORDER BY is applied: a scan of the (warehouse, item) index would lock in warehouse order)."""
-    where = " OR ".join("(item_id = %s AND warehouse_id = %s)" for _pair in pairs)
-    index = "FORCE INDEX (bin_unique_item_warehouse_lot)" if connection.vendor == "mysql" else ""
-    return (f"SELECT {columns} FROM {table} {index} WHERE {where} "  # noqa: S608 - names from the model
-            f"ORDER BY item_id, warehouse_id, lot_id FOR UPDATE")
+def lock_raw(rank: Rank, model: type[models.Model], sql: str, params: Sequence) -> list:
+    """Lock with a hand-written ``SELECT … FOR UPDATE`` of ``model`` (when the index the scan uses decides the
+    order InnoDB takes the row locks in), checked like :func:`lock`."""
+    rows = list(model.objects.raw(sql, params))
+    _check(rank, model._meta.label, (row.pk for row in rows))
+    return rows

@@ -1,7 +1,9 @@
 """Every change in distribution: cycles and their entitlements, events, cards, redemptions, offline sync.
 
-Lock order, whatever the action: event row (shared) → entitlement rows (by pk) → inventory bins
-(taken inside ``relief.inventory.services``). Two redemptions of one household meet on the
+Lock order, whatever the action, is the house's (``relief.core.locks``): the subject (the event row,
+shared, or the cycle) → households (a re-generation, through the registry's ``households_lock``) →
+card → entitlement rows (by pk) → inventory bins in (item, warehouse, lot) order (taken inside
+``relief.inventory.services``). Two redemptions of one household meet on the
 entitlement rows and are served one after the other; a redemption line's (entitlement, hand-over
 number) is unique, the database's last word. A short hand-over for want of stock leaves the rest
 *owed*: the entitlement stays collectable for its remainder, by a later or a mop-up event.
@@ -29,6 +31,7 @@ from django.utils.translation import gettext_lazy
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocStatus, DocumentError
 from relief.core.history import rows_set
+from relief.core.locks import Rank
 from relief.core.naming import naming_next
 from relief.core.roles import has_role
 from relief.core.services import document_cancel, document_lifecycle, document_submit
@@ -57,6 +60,7 @@ from relief.distribution.models import (
     Source,
     SyncIssue,
 )
+from relief.households import services as household_services
 from relief.households.models import AlternateCollector, Household, HouseholdStatus
 from relief.households.selectors import household_identity
 from relief.inventory import selectors as inventory_selectors
@@ -172,12 +176,14 @@ def _reservations_sync(*, cycle: DistributionCycle, user, site_ids: list[int] | 
     item_ids = set(cycle.rules.values_list("item_id", flat=True)) | set(
         Entitlement.objects.filter(cycle=cycle).values_list("item_id", flat=True).distinct())
     items = Item.objects.in_bulk(item_ids)
-    for cs in cycle_sites:
-        totals = dict(Entitlement.objects.filter(cycle=cycle, site_id=cs.site_id, status__in=COLLECTABLE)
-                      .values_list("item_id").annotate(total=Sum(F("qty") - F("qty_collected")))
-                      .values_list("item_id", "total"))
-        for item_id in sorted(items):
-            need = 0 if release else totals.get(item_id, 0) or 0
+    totals = {cs.pk: dict(Entitlement.objects.filter(cycle=cycle, site_id=cs.site_id, status__in=COLLECTABLE)
+                          .values_list("item_id").annotate(total=Sum(F("qty") - F("qty_collected")))
+                          .values_list("item_id", "total"))
+              for cs in cycle_sites}
+    # Bins in the house order, (item, warehouse): the same order as a redemption's issue and every posting.
+    for item_id in sorted(items):
+        for cs in sorted(cycle_sites, key=lambda cs: cs.warehouse_id):
+            need = 0 if release else totals[cs.pk].get(item_id, 0) or 0
             got = _reserve_up_to(warehouse=cs.warehouse, item=items[item_id],
                                  reference=cycle.reservation_reference(cs.site.code), qty=need, user=user)
             if got < need:
@@ -185,15 +191,31 @@ def _reservations_sync(*, cycle: DistributionCycle, user, site_ids: list[int] | 
     return dict(short)
 
 
+def _still_active(plan: GenerationPlan) -> set[int]:
+    """Lock the households the plan gives to, and return those still active.
+
+    The plan was read without locks: a household merged (or made inactive) since must get nothing.
+    Held until commit, so a merge that comes later waits and then cancels what this gave.
+    """
+    planned = {h for h, _i, _s, _q in plan.add}
+    if plan.change or plan.reopen:
+        planned |= set(Entitlement.objects.filter(pk__in=[pk for pk, _s, _q in (*plan.change, *plan.reopen)])
+                       .values_list("household_id", flat=True))
+    return {h.pk for h in household_services.households_lock(household_ids=planned)
+            if h.status == HouseholdStatus.ACTIVE}
+
+
 def _apply_plan(*, cycle: DistributionCycle, plan: GenerationPlan, user) -> CycleGeneration:
     now = timezone.now()
+    active = _still_active(plan)
     Entitlement.objects.bulk_create(
         [Entitlement(cycle=cycle, household_id=h, item_id=i, site_id=s, qty=q, updated_at=now)
-         for h, i, s, q in plan.add], batch_size=2000)
+         for h, i, s, q in plan.add if h in active], batch_size=2000)
     # The plan was read without locks while lanes may be scanning: lock what it changes and leave alone any
     # entitlement redeemed since (a hand-over is never undone by a regeneration).
     planned = [pk for pk, _s, _q in (*plan.change, *plan.reopen)]
-    status_now = {e.pk: e.status for e in lock_rows(Entitlement.objects.filter(pk__in=planned))} if planned else {}
+    locked = _lock_entitlements(Entitlement.objects.filter(pk__in=planned)) if planned else []
+    status_now = {e.pk: e.status for e in locked if e.household_id in active}
     for rows, was in ((plan.change, EntitlementStatus.OPEN), (plan.reopen, EntitlementStatus.CANCELLED)):
         changed = [Entitlement(pk=pk, site_id=s, qty=q, status=EntitlementStatus.OPEN, updated_at=now)
                    for pk, s, q in rows if status_now.get(pk) == was]
@@ -205,6 +227,15 @@ def _apply_plan(*, cycle: DistributionCycle, plan: GenerationPlan, user) -> Cycl
     return CycleGeneration.objects.create(
         cycle=cycle, by=user, digest=plan.digest, added=summary["add"], changed=summary["change"],
         cancelled=summary["cancel"], reopened=summary["reopen"])
+
+
+def _lock_entitlements(queryset) -> list[Entitlement]:
+    return lock_rows(queryset, rank=Rank.ENTITLEMENT)
+
+
+def _lock_card(card_id: int, *fields: str) -> Card:
+    queryset = Card.objects.filter(pk=card_id)
+    return lock_rows(queryset.only(*fields) if fields else queryset, rank=Rank.CARD)[0]
 
 
 def _validate_cycle(cycle: DistributionCycle) -> None:
@@ -469,7 +500,7 @@ def card_replace(*, card: Card, reason: str, user, note: str = "") -> Card:
     if reason not in REPLACE_REASONS:
         raise ValidationError({"reason": _("choose lost, damaged or replaced")})
     with transaction.atomic():
-        card = lock_rows(Card.objects.filter(pk=card.pk))[0]
+        card = _lock_card(card.pk)
         if card.status != CardStatus.ACTIVE:
             raise ValidationError({"card": _("card %(serial)s is already %(status)s") % {
                 "serial": card.serial, "status": card.get_status_display()}})
@@ -492,7 +523,7 @@ def _end_card(*, card: Card, status: str, note: str, user) -> None:
 @retry_on_deadlock
 def card_revoke(*, card: Card, user, note: str = "") -> Card:
     with transaction.atomic():
-        card = lock_rows(Card.objects.filter(pk=card.pk))[0]
+        card = _lock_card(card.pk)
         if card.status == CardStatus.ACTIVE:
             _end_card(card=card, status=CardStatus.REVOKED, note=note, user=user)
         return card
@@ -504,19 +535,22 @@ def card_prints_record(*, cards: list[Card], batch: str, user) -> None:
 
 
 def on_household_merged(sender, *, survivor: Household, merged: Household, user=None, **kwargs) -> None:
-    """Inside the merge: the merged household's card is revoked (its token names the old number) and its
-    open entitlements cancelled; re-generating gives the survivor what its new size entitles it to."""
-    for card in lock_rows(Card.objects.filter(household=merged, status=CardStatus.ACTIVE)):
+    """Inside the merge (which holds both households): the merged household's card is revoked (its token
+    names the old number), its open entitlements cancelled and the stock reserved for them released;
+    re-generating gives the survivor what its new size entitles it to."""
+    for card in lock_rows(Card.objects.filter(household=merged, status=CardStatus.ACTIVE), rank=Rank.CARD):
         _end_card(card=card, status=CardStatus.REVOKED, note=f"merged into {survivor.number}", user=user)
-    Entitlement.objects.filter(household=merged, status__in=COLLECTABLE).update(
+    open_ = _lock_entitlements(Entitlement.objects.filter(household=merged, status__in=COLLECTABLE))
+    Entitlement.objects.filter(pk__in=[e.pk for e in open_]).update(
         status=EntitlementStatus.CANCELLED, updated_at=timezone.now())
+    _reservations_trim(places={(e.cycle_id, e.site_id) for e in open_}, user=user)
 
 
 # --- households leave, move and come back (receivers of the registry's lifecycle signals) -----------------------
 
 
 def _end_cards(*, household_ids: list[int], status: str, note: str, user) -> list[Card]:
-    cards = lock_rows(Card.objects.filter(household_id__in=household_ids, status=CardStatus.ACTIVE))
+    cards = lock_rows(Card.objects.filter(household_id__in=household_ids, status=CardStatus.ACTIVE), rank=Rank.CARD)
     rows_set(cards, values={"status": status, "status_reason": note[:200], "status_changed_at": timezone.now()},
              user=user)
     return cards
@@ -571,7 +605,7 @@ def households_left_carry(*, households: list[Household], user, note: str = "", 
     cancelled and its reserved stock released. What was handed over stays as it was."""
     ids = [h.pk for h in households]
     _end_cards(household_ids=ids, status=CardStatus.REVOKED, note=note or f"household left ({reason})", user=user)
-    open_ = lock_rows(Entitlement.objects.filter(household_id__in=ids, status__in=COLLECTABLE))
+    open_ = _lock_entitlements(Entitlement.objects.filter(household_id__in=ids, status__in=COLLECTABLE))
     if not open_:
         return
     Entitlement.objects.filter(pk__in=[e.pk for e in open_]).update(status=EntitlementStatus.CANCELLED,
@@ -587,7 +621,7 @@ def households_transferred_carry(*, households: list[Household], from_site_ids: 
     ids = [h.pk for h in households]
     _end_cards(household_ids=ids, status=CardStatus.REPLACED, note=note or "transferred to another site", user=user)
     _cards_reissue(households=[h for h in households if h.status == HouseholdStatus.ACTIVE], user=user)
-    open_ = lock_rows(Entitlement.objects.filter(household_id__in=ids, status__in=COLLECTABLE))
+    open_ = _lock_entitlements(Entitlement.objects.filter(household_id__in=ids, status__in=COLLECTABLE))
     if not open_:
         return
     new_site = {h.pk: h.site_id for h in households}
@@ -758,7 +792,7 @@ def _collectable(event: DistributionEvent, entitlements: list[Entitlement], *, o
 def _entitlements(event: DistributionEvent, card: Card, *, lock: bool) -> list[Entitlement]:
     qs = Entitlement.objects.filter(cycle_id=event.cycle_id, household_id=card.household_id)
     if lock:
-        rows = lock_rows(qs)
+        rows = _lock_entitlements(qs)
         items = Item.objects.in_bulk({e.item_id for e in rows})
         for e in rows:
             e.item = items[e.item_id]
@@ -896,7 +930,7 @@ def redemption_record(
     with transaction.atomic():
         event.status = _share_lock_event_status(event.pk)
         # The card row is locked too: a card revoked or replaced since it was read no longer redeems.
-        card.status = lock_rows(Card.objects.filter(pk=card.pk).only("id", "status"))[0].status
+        card.status = _lock_card(card.pk, "id", "status").status
         if card.status != CardStatus.ACTIVE:
             return _card_for(code)[1]
         entitlements = _entitlements(event, card, lock=True)

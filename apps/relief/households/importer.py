@@ -33,6 +33,7 @@ from relief.core import uploads
 from relief.core.db import lock_rows
 from relief.core.escape import sheet_row
 from relief.core.files import private_dir, private_file
+from relief.core.locks import Rank
 from relief.core.naming import naming_next_many
 from relief.households.models import NEED_FIELDS, WG_FIELDS, Household, HouseholdStatus, Member, Relationship
 from relief.households.services import derive_household, number_series
@@ -516,7 +517,7 @@ def write(submissions: list[Submission], *, user, progress: Callable[[int, int],
         existing_ids = sorted(s.existing.pk for s in submissions if s.existing is not None)
         locked: dict[int, Household] = {}
         for start in range(0, len(existing_ids), BATCH):
-            for h in lock_rows(Household.objects.filter(pk__in=existing_ids[start:start + BATCH])):
+            for h in lock_rows(Household.objects.filter(pk__in=existing_ids[start:start + BATCH]), rank=Rank.HOUSEHOLD):
                 locked[h.pk] = h
         new_households, new_members, new_subs = [], [], []
         fresh = [s for s in submissions if s.existing is None]

@@ -1,7 +1,7 @@
 """Every change to the registry: register, update, members, heads, status, collectors, merge.
 
-Each function is one transaction that locks the household rows it changes (sorted by id, through
-``relief.core.db.lock_rows``) and then keeps ``size`` and the head-derived vulnerabilities in step
+Each function is one transaction that locks the household rows it changes (sorted by id, at their
+rank of ``relief.core.locks``) and then keeps ``size`` and the head-derived vulnerabilities in step
 with the active members. Bad input raises ``ValidationError`` keyed by field, with nothing written.
 """
 
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.history import rows_set
+from relief.core.locks import Rank
 from relief.core.naming import naming_next
 from relief.households.models import (
     AlternateCollector,
@@ -68,10 +69,16 @@ def _raise(errors: dict[str, str], prefix: str = "") -> None:
 
 
 def _lock(*households: Household) -> list[Household]:
-    locked = lock_rows(Household.objects.filter(pk__in=[h.pk for h in households]))
+    locked = households_lock(household_ids=[h.pk for h in households])
     if len(locked) != len({h.pk for h in households}):
         raise ValidationError(_("The household no longer exists."))
     return locked
+
+
+def households_lock(*, household_ids) -> list[Household]:
+    """Lock household rows at their place in the house lock order (after the site, before plots, cards,
+    entitlements and bins); other packages lock a household through this before changing what hangs on it."""
+    return lock_rows(Household.objects.filter(pk__in=set(household_ids)), rank=Rank.HOUSEHOLD)
 
 
 def _clean_members(members: Sequence[dict], *, on: date) -> list[dict]:

@@ -1,10 +1,15 @@
-"""`relief check` for inventory: every bin equals the sum of its ledger rows and is not negative."""
+"""`relief check` for inventory: every bin equals the sum of its ledger rows and is not negative; reservations
+add up to what the bins hold reserved; every waybill agrees with its entry, its lines and the stock in transit."""
 
 from __future__ import annotations
 
-from django.db import connection
+from collections import defaultdict
 
-from relief.inventory.models import Bin, Reservation, StockLedgerEntry
+from django.db import connection
+from django.db.models import Q, Sum
+
+from relief.core.documents import DocStatus
+from relief.inventory.models import Bin, Reservation, StockLedgerEntry, Warehouse, Waybill, WaybillLine
 
 
 def run() -> list[str]:
@@ -37,4 +42,35 @@ def run() -> list[str]:
         """)  # noqa: S608
         for pk, reserved, total in cursor.fetchall():
             problems.append(f"bin {pk}: reserved {reserved}, reservations sum {total}")
+    return problems + waybill_problems()
+
+
+def waybill_problems() -> list[str]:
+    """A waybill's state agrees with its transfer entry and its lines, and what sits in a transit warehouse is
+    exactly what the waybills still in transit carry."""
+    problems = []
+    W = Waybill.Status
+    disagree = Waybill.objects.filter(
+        (Q(status=W.CANCELLED) & ~Q(entry__status=DocStatus.CANCELLED))
+        | (Q(status__in=[W.IN_TRANSIT, W.RECEIVED]) & ~Q(entry__status=DocStatus.SUBMITTED)))
+    for number, status, entry_status in disagree.values_list("number", "status", "entry__status")[:20]:
+        problems.append(f"waybill {number} is {status} but its entry is {entry_status}")
+    lines = WaybillLine.objects.filter(
+        (Q(waybill__status=W.RECEIVED) & Q(qty_received__isnull=True))
+        | (~Q(waybill__status=W.RECEIVED) & Q(qty_received__isnull=False)))
+    for number in lines.values_list("waybill__number", flat=True).distinct()[:20]:
+        problems.append(f"waybill {number}: its lines' received quantities disagree with its state")
+    carried: dict[tuple[int, int, int], int] = defaultdict(int)
+    for transit, item, lot, qty in (WaybillLine.objects.filter(waybill__status=W.IN_TRANSIT)
+                                    .values_list("waybill__transit_id", "item_id", "lot_id")
+                                    .annotate(q=Sum("qty_dispatched")).values_list("waybill__transit_id", "item_id",
+                                                                                   "lot_id", "q")):
+        carried[(transit, item, lot)] += qty
+    held = {(w, i, lot): q for w, i, lot, q in Bin.objects.filter(warehouse__kind=Warehouse.Kind.TRANSIT)
+            .exclude(on_hand=0).values_list("warehouse_id", "item_id", "lot_id", "on_hand")}
+    for key in sorted(set(carried) | set(held)):
+        if carried.get(key, 0) != held.get(key, 0):
+            transit, item, lot = key
+            problems.append(f"in transit at warehouse {transit}, item {item}, lot {lot}: the bins hold "
+                            f"{held.get(key, 0)}, the waybills in transit carry {carried.get(key, 0)}")
     return problems

@@ -1,7 +1,8 @@
 """Every change to stock: one function per business action, all posting through ``stock_post``.
 
 ``stock_post`` is the single place that writes bins and ledger rows. It locks every bin of every
-(item, warehouse) pair involved in one query, in (item, warehouse, lot) order, so two postings can
+(item, warehouse) pair involved in one query, in (item, warehouse, lot) order (the house lock order of
+``relief.core.locks``), so two postings can
 never deadlock on bins; picks lots first-expiry-first-out then first-in-first-out; refuses to
 take more than is available (on hand − reserved) with a message naming item, warehouse, available
 and requested; then writes the ledger rows and the bins in one statement each.
@@ -14,18 +15,16 @@ import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from functools import reduce
-from operator import or_
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from relief.core.db import lock_rows, retry_on_deadlock
+from relief.core.db import retry_on_deadlock
 from relief.core.documents import DocumentError
+from relief.core.locks import Rank, lock_raw
 from relief.core.naming import naming_next
 from relief.core.services import document_cancel, document_lifecycle, document_submit
 from relief.inventory.models import (
@@ -98,21 +97,21 @@ def _fefo_key(lot: Lot) -> tuple:
     return (lot.expiry is None, lot.expiry or datetime.date.max, lot.received_date, lot.pk)
 
 
-def _pairs_q(pairs: Iterable[tuple[int, int]]) -> Q:
-    by_warehouse: dict[int, set[int]] = defaultdict(set)
-    for item_id, warehouse_id in pairs:
-        by_warehouse[warehouse_id].add(item_id)
-    return reduce(or_, (Q(warehouse_id=w, item_id__in=sorted(items)) for w, items in sorted(by_warehouse.items())))
-
-
 def _lock_bins(pairs: set[tuple[int, int]]) -> list[Bin]:
-    """Every bin of the pairs, locked in (item, warehouse, lot) order.
+    """Every bin of the (item, warehouse) pairs, locked in (item, warehouse, lot) order: the house lock order.
 
-    No join here: FOR UPDATE would lock the joined lot rows too, and lots are shared between warehouses.
+    InnoDB locks rows as its scan reads them, before any ORDER BY: the scan must walk the
+    (item, warehouse, lot) unique index, not the (warehouse, item) one, or two postings lock in
+    different orders. No join here: FOR UPDATE would lock the joined lot rows too, and lots are shared.
     """
     if not pairs:
         return []
-    return lock_rows(Bin.objects.filter(_pairs_q(pairs)), order_by=("item_id", "warehouse_id", "lot_id"))
+    ordered = sorted(pairs)
+    where = " OR ".join(["(item_id = %s AND warehouse_id = %s)"] * len(ordered))
+    index = "FORCE INDEX (bin_unique_item_warehouse_lot)" if connection.vendor == "mysql" else ""
+    sql = (f"SELECT id, item_id, warehouse_id, lot_id, on_hand, reserved FROM {Bin._meta.db_table} {index} "  # noqa: S608
+           f"WHERE {where} ORDER BY item_id, warehouse_id, lot_id FOR UPDATE")
+    return lock_raw(Rank.BIN, Bin, sql, [key for pair in ordered for key in pair])
 
 
 def _names(model, pk: int, field: str = "code") -> str:

@@ -1,8 +1,10 @@
 """Every change to shelter records: plots, allocations, relocations, the waiting list, plans, merges.
 
-Each business action is one transaction. Plots are locked first, in id order (through
-``relief.core.db.lock_rows``), then the allocation rows; a plot's status and its active
-allocation change together. The services check first so the user reads a clear message naming
+Each business action is one transaction that follows the house lock order (``relief.core.locks``):
+the households concerned first (through the registry's ``households_lock``), then plots in id order,
+then the allocation rows; a plot's status and its active allocation change together. A merge holds
+both households, so it and any allocation, relocation or end of an allocation of either household
+are served one after the other. The services check first so the user reads a clear message naming
 the field; the unique indexes on the allocation's active keys are the last word on races.
 """
 
@@ -22,6 +24,7 @@ from simple_history.utils import bulk_create_with_history
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocumentError
 from relief.core.history import rows_set
+from relief.core.locks import Rank
 from relief.core.naming import naming_next
 from relief.core.services import document_lifecycle, document_submit
 from relief.households import services as household_services
@@ -126,7 +129,12 @@ def _resolve(problems: list[Problem], *, user, override_reason: str) -> list[str
 
 
 def _lock_plots(ids: Iterable[int]) -> dict[int, Plot]:
-    return {plot.pk: plot for plot in lock_rows(Plot.objects.filter(pk__in=set(ids)))}
+    return {plot.pk: plot for plot in lock_rows(Plot.objects.filter(pk__in=set(ids)), rank=Rank.PLOT)}
+
+
+def _lock_allocations(queryset) -> list[Allocation]:
+    """Allocation rows go with their plot's rank: locked right after the plots."""
+    return lock_rows(queryset, rank=Rank.PLOT)
 
 
 def _set_plot_status(plot: Plot, status: str, *, user) -> None:
@@ -193,6 +201,7 @@ def _close_waiting(*, household_ids: list[int], allocations: dict[int, Allocatio
 def plot_allocate(*, user, plot: Plot, household, override_reason: str = "") -> Allocation:
     """Give a vacant plot to a household that has none."""
     with transaction.atomic():
+        household_services.households_lock(household_ids=[household.pk])
         locked = _lock_plots([plot.pk])[plot.pk]
         return _allocate(user=user, plot=locked, household=household, override_reason=override_reason)
 
@@ -206,8 +215,9 @@ def allocation_end(*, user, allocation: Allocation, reason: str, note: str = "")
     if reason == EndReason.OTHER and not note.strip():
         raise ValidationError({"note": [_("say why the allocation ends")]})
     with transaction.atomic():
+        household_services.households_lock(household_ids=[allocation.household_id])
         plot = _lock_plots([allocation.plot_id])[allocation.plot_id]
-        (locked,) = lock_rows(Allocation.objects.filter(pk=allocation.pk))
+        (locked,) = _lock_allocations(Allocation.objects.filter(pk=allocation.pk))
         if locked.ended_at is not None:
             raise ValidationError({"allocation": [_("%(number)s already ended on %(day)s") % {
                 "number": locked.number, "day": f"{locked.ended_at:%Y-%m-%d}"}]})
@@ -219,13 +229,14 @@ def allocation_end(*, user, allocation: Allocation, reason: str, note: str = "")
 def household_relocate(*, user, household, plot: Plot, override_reason: str = "", note: str = "") -> Allocation:
     """Move a household to another plot: the old allocation ends and the new one starts, together or not at all."""
     with transaction.atomic():
+        household_services.households_lock(household_ids=[household.pk])
         current = Allocation.objects.filter(household_id=household.pk, ended_at__isnull=True).first()
         if current is None:
             raise ValidationError({"household": [_("the household has no plot to move from: allocate one instead")]})
         if current.plot_id == plot.pk:
             raise ValidationError({"plot": [_("the household already lives on plot %(plot)s") % {"plot": plot.code}]})
         plots = _lock_plots([current.plot_id, plot.pk])
-        (current,) = lock_rows(Allocation.objects.filter(pk=current.pk))
+        (current,) = _lock_allocations(Allocation.objects.filter(pk=current.pk))
         if current.ended_at is not None:
             raise ValidationError({"household": [_("%(number)s ended meanwhile; reload and try again")
                                                  % {"number": current.number}]})
@@ -417,9 +428,10 @@ def plan_post(*, plan: AllocationPlan, user) -> None:
         raise DocumentError(_("%(number)s has no line with a plot") % {"number": plan.number})
     household_ids = [line.household_id for line in lines]
     moving_from = Allocation.objects.filter(household_id__in=household_ids, ended_at__isnull=True)
-    # Plots first (the lines' and those relocated households leave), in id order, then allocations.
+    # The households, then plots (the lines' and those relocated households leave), in id order, then allocations.
+    household_services.households_lock(household_ids=household_ids)
     plots = _lock_plots([line.plot_id for line in lines] + list(moving_from.values_list("plot_id", flat=True)))
-    current = {a.household_id: a for a in lock_rows(moving_from)}
+    current = {a.household_id: a for a in _lock_allocations(moving_from)}
     taken = dict(Allocation.objects.filter(plot_id__in=[line.plot_id for line in lines], ended_at__isnull=True)
                  .values_list("plot_id", "number"))
     households = selectors.households_by_id(household_ids)
@@ -471,11 +483,14 @@ def household_merge_move(*, user, survivor, merged) -> None:
     """Receiver of ``household_merged``, inside the merge transaction: the merged household's plot and
     place on the waiting list go to the survivor, unless it already has its own."""
     now = timezone.now()
+    # The merge holds both households, and every change to their allocations locks the household first:
+    # what is read here stays true until the merge commits.
     merged_allocation = Allocation.objects.filter(household_id=merged.pk, ended_at__isnull=True).first()
     survivor_housed = Allocation.objects.filter(household_id=survivor.pk, ended_at__isnull=True).exists()
     if merged_allocation is not None:
         plot = _lock_plots([merged_allocation.plot_id])[merged_allocation.plot_id]
-        (merged_allocation,) = lock_rows(Allocation.objects.filter(pk=merged_allocation.pk))
+        (merged_allocation,) = _lock_allocations(Allocation.objects.filter(pk=merged_allocation.pk))
+    if merged_allocation is not None and merged_allocation.ended_at is None:
         _end(merged_allocation, user=user, reason=EndReason.MERGED, note=survivor.number,
              free_plot=plot if survivor_housed else None)
         if not survivor_housed:
@@ -522,11 +537,14 @@ def _households_vacate(*, user, household_ids: list[int], reason: str, note: str
     ended: list[Allocation] = []
     if current:
         plots = _lock_plots([plot_id for _pk, plot_id in current])
-        ended = lock_rows(Allocation.objects.filter(pk__in=[pk for pk, _plot in current], ended_at__isnull=True))
+        ended = _lock_allocations(Allocation.objects.filter(pk__in=[pk for pk, _plot in current],
+                                                            ended_at__isnull=True))
         rows_set(ended, values={"ended_at": now, "ended_by": user, "end_reason": reason, "end_note": note[:200]},
                  user=user)
         rows_set([plots[a.plot_id] for a in ended], values={"status": PlotStatus.VACANT}, user=user)
-    waiting = lock_rows(WaitingEntry.objects.filter(household_id__in=household_ids, status=WaitingStatus.WAITING))
+    # Waiting entries hang on their household (already locked): they go with the plots' rank.
+    waiting = lock_rows(WaitingEntry.objects.filter(household_id__in=household_ids, status=WaitingStatus.WAITING),
+                        rank=Rank.PLOT)
     rows_set(waiting, values={"status": WaitingStatus.WITHDRAWN, "closed_at": now,
                               "note": (note or str(EndReason(reason).label))[:200]}, user=user)
     for line in AllocationPlanLine.objects.filter(household_id__in=household_ids, plan__status="draft"):
