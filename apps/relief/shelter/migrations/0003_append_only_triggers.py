@@ -5,13 +5,12 @@ from django.db import migrations
 from relief.core import triggers
 
 SPECS = [
-    triggers.DocumentTable("distribution_distributioncycle",
-                           lines=[("distribution_cyclesite", "cycle_id"), ("distribution_entitlementrule", "cycle_id")]),
+    triggers.DocumentTable("shelter_allocationplan", lines=[("shelter_allocationplanline", "plan_id")]),
 ]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("distribution", "0001_cycles_entitlements_events_cards_redemptions")]
+    dependencies = [("shelter", "0002_allocation_end_reasons_of_lifecycle")]
 
     # Trigger DDL commits on MariaDB: run it outside a transaction.
     operations = [migrations.RunPython(triggers.create(*SPECS), triggers.drop(*SPECS), atomic=False)]

@@ -5,12 +5,13 @@ from django.db import migrations
 from relief.core import triggers
 
 SPECS = [
-    triggers.DocumentTable("shelter_allocationplan", lines=[("shelter_allocationplanline", "plan_id")]),
+    triggers.DocumentTable("distribution_distributioncycle",
+                           lines=[("distribution_cyclesite", "cycle_id"), ("distribution_entitlementrule", "cycle_id")]),
 ]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("shelter", "0001_plots_allocations_waiting_list_plans")]
+    dependencies = [("distribution", "0003_entitlement_qty_collected_from_redemption_lines")]
 
     # Trigger DDL commits on MariaDB: run it outside a transaction.
     operations = [migrations.RunPython(triggers.create(*SPECS), triggers.drop(*SPECS), atomic=False)]

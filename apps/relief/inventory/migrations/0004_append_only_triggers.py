@@ -14,7 +14,7 @@ SPECS = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("inventory", "0002_waybill_receipt_counter")]
+    dependencies = [("inventory", "0003_lot_and_receipt_line_unit_value")]
 
     # Trigger DDL commits on MariaDB: run it outside a transaction.
     operations = [migrations.RunPython(triggers.create(*SPECS), triggers.drop(*SPECS), atomic=False)]

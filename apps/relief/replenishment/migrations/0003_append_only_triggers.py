@@ -12,7 +12,7 @@ SPECS = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("replenishment", "0001_routes_trucks_earmarks_pipeline_plans_purchase_requests")]
+    dependencies = [("replenishment", "0002_purchase_request_supplier_prices_approval")]
 
     # Trigger DDL commits on MariaDB: run it outside a transaction.
     operations = [migrations.RunPython(triggers.create(*SPECS), triggers.drop(*SPECS), atomic=False)]
