@@ -80,6 +80,20 @@ def make_household(user, *, site="NYA", block="B01", size=4, female_headed=False
     }, members=members)
 
 
+def member(given="Aline", family="Niyonzima", sex="f", born="1990-04-02", relationship="child", **kw) -> dict:
+    """A member's fields as the registry's forms send them."""
+    return {"given_name": given, "family_name": family, "sex": sex, "date_of_birth": born,
+            "relationship": relationship, **kw}
+
+
+def register_with(*, site="NYA", block="B01", head=None, others=(), user=None, **fields):
+    """A household with exactly the head and members given (registered 2024-05-01 unless told)."""
+    head = head or member("Jean", "Ndayishimiye", "m", "1980-01-15", "head")
+    data = {"site": site, "block": block, "registered_on": datetime.date(2024, 5, 1), "consent_given_by": "head",
+            "consent_date": datetime.date(2024, 5, 1), "consent_purposes": ["registration", "assistance"], **fields}
+    return household_services.household_register(user=user, fields=data, members=[head, *others])
+
+
 def make_plot(site, *, block="B01", code=None, covered="21.0", area="80.0", accessible=False, lighting=False,
               latrine=False, land_use="residential", status="vacant", lat=None, lon=None):
     from relief.shelter.models import Plot

@@ -76,11 +76,11 @@ def _plants(world):
         "merged household vs open entitlements": (
             lambda: _sql("UPDATE households_household SET status = 'merged', merged_into_id = %s WHERE id = %s",
                          [world.households[-1].pk, open_household.pk]),
-            f"household {open_household.number} is merged but keeps open entitlements"),
-        "reservations vs open entitlements": (
+            f"household {open_household.number}: not active but has entitlements still to collect"),
+        "reservations vs what is still to collect": (
             lambda: _sql(f"UPDATE {_table(Entitlement)} SET status = 'cancelled' WHERE status = 'open' "
                          "AND site_id = %s", [world.sites["NYA"].pk]),
-            "open entitlement(s)"),
+            "still to collect"),
     }
 
 

@@ -2,7 +2,8 @@ import pytest
 
 from relief.core.models import AccessLog
 from relief.households.models import Household
-from tests.households.factories import member, register
+from tests.builders import member
+from tests.builders import register_with as register
 
 ALL = ["admin", "manager", "warehouse", "distribution", "registrar", "auditor", "outsider"]
 PERSONAL = {"admin", "registrar"}

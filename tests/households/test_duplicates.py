@@ -3,7 +3,8 @@ import pytest
 from relief.households import demo, duplicates, services
 from relief.households.importer import Mapping, files_dir, run_import
 from relief.households.models import DuplicateCandidate, Household
-from tests.households.factories import member, register
+from tests.builders import member
+from tests.builders import register_with as register
 
 
 def family(given, family_name, born, *, children, site="NYA", phone="", **kw):

@@ -8,8 +8,9 @@ from django.urls import reverse
 from relief.core.jobs import job_run
 from relief.core.models import AccessLog, Job
 from relief.households.models import DuplicateCandidate, Household
+from tests.builders import member
+from tests.builders import register_with as register
 from tests.households.builders import KoboHousehold, KoboMember, head, kobo_xlsx
-from tests.households.factories import member, register
 
 ALL = ["admin", "manager", "warehouse", "distribution", "registrar", "auditor", "outsider"]
 PERSONAL = {"admin", "registrar"}

@@ -11,7 +11,8 @@ from relief.households import services
 from relief.households.models import AlternateCollector, Household, Member
 from relief.households.selectors import household_identity
 from relief.households.signals import household_merged
-from tests.households.factories import member, register
+from tests.builders import member
+from tests.builders import register_with as register
 
 
 @pytest.mark.smoke

@@ -141,12 +141,44 @@ class Stack:
         path = self.sites_dir / self.site / "site_config.json"
         path.write_text(json.dumps({**self.config(), **values}, indent=2))
 
+    # Fault points (relief.core.faults): every process of the stack can be stopped at one, released by default.
+    FAULT_POINTS = ("posting", "redemption", "card-print")
+
+    @property
+    def faults(self) -> Path:
+        path = self.sites_dir / f"faults-{self.site}"
+        if not path.exists():
+            path.mkdir()
+            for point in self.FAULT_POINTS:
+                (path / f"{point}.go").touch()
+        return path
+
+    def arm(self, point: str) -> None:
+        """The next process to reach ``point`` stops there (inside its transaction) until released."""
+        for old in self.faults.glob(f"{point}.[0-9]*"):
+            old.unlink()
+        (self.faults / f"{point}.go").unlink(missing_ok=True)
+
+    def paused(self, point: str, timeout: float = 60) -> int:
+        """The pid of the first process stopped at ``point``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = sorted(self.faults.glob(f"{point}.[0-9]*"), key=lambda f: f.stat().st_mtime)
+            if found:
+                return int(found[0].suffix[1:])
+            time.sleep(0.02)
+        raise AssertionError(f"nothing reached the fault point {point}")
+
+    def release(self, point: str) -> None:
+        (self.faults / f"{point}.go").touch()
+
     def start(self, name: str, *args: str, env: dict | None = None) -> subprocess.Popen:
         """Start `relief --site X <args>` in its own process group, output to logs/<name>.log."""
         out = (self.logs / f"{name}.log").open("ab")
         proc = subprocess.Popen([sys.executable, "-m", "relief.cli", "--site", self.site, *args], stdout=out,
                                 stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
-                                env=clean_env(RELIEF_SITES_DIR=str(self.sites_dir), **(env or {})))
+                                env=clean_env(RELIEF_SITES_DIR=str(self.sites_dir),
+                                              RELIEF_FAULT_PAUSE_DIR=str(self.faults), **(env or {})))
         out.close()
         self.processes[name] = proc
         return proc
@@ -367,6 +399,15 @@ class PrivateServer:
                 return
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} did not start:\n{(self.root / f'{self.name}.log').read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """A power cut: SIGKILL, no shutdown, no flush beyond what the server already made durable."""
+        if self.proc is None:
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self.proc = None
 
     def stop(self) -> None:
         """A clean shutdown (SIGTERM), as a service manager restarting it would do."""

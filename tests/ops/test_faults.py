@@ -1,5 +1,8 @@
 """Processes killed mid-work (SIGKILL, as a power cut or the OOM killer does): nothing half-done remains,
-a retried request completes once, a job whose worker died is run again by another and finishes once."""
+a retried request completes once, a job whose worker died is run again by another and finishes once.
+
+Deterministic: a process is stopped at a fault point inside its transaction (relief.core.faults, armed
+through the stack's ``arm``/``paused``/``release``), and the SIGKILL lands there every time."""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import pymysql
 import pytest
 import redis
 import requests
 
 from tests.ops.conftest import REDIS_URL
+from tests.ops.stack import children
 
 pytestmark = pytest.mark.ops
 
@@ -29,20 +32,18 @@ def open_write_transactions(stack) -> int:
     return int(rows[0][0])
 
 
-def kill_web_workers_when_writing(stack, *, rows: int, timeout: float = 60) -> int:
-    """SIGKILL every gunicorn worker as soon as an open transaction has changed ``rows`` rows."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        seen = open_write_transactions(stack)
-        if seen >= rows:
-            for pid in stack.web_workers():
-                os.kill(pid, signal.SIGKILL)
-            return seen
-        time.sleep(0.02)
-    raise AssertionError("no write transaction seen")
+def kill_web_workers_at(stack, point: str) -> int:
+    """Wait until a web worker stops at the fault point, then SIGKILL every web worker; returns the rows its
+    open transaction had changed by then."""
+    pid = stack.paused(point)
+    assert pid in stack.web_workers(), (pid, stack.web_workers())
+    rows = open_write_transactions(stack)
+    for worker in stack.web_workers():
+        os.kill(worker, signal.SIGKILL)
+    stack.release(point)
+    return rows
 
 
-# A receipt of this many lines takes seconds to post: ample time to kill the worker inside its transaction.
 LINES = 400
 
 
@@ -50,8 +51,6 @@ def voucher_rows(stack, number: str) -> int:
     return stack.sql("SELECT COUNT(*) FROM inventory_stockledgerentry WHERE voucher_no = %s", [number])[0][0]
 
 
-@pytest.mark.skip(reason="the INNODB_TRX poll that times the kill misses the posting in the full suite; "
-                         "run alone it passes — flaky, so not part of CI until the kill is made deterministic")
 def test_web_workers_killed_in_a_big_posting_leave_nothing_half_done_and_a_resubmit_posts_once(stack):
     auth = stack.token("warehouse")
     url = f"{stack.base}/api/v1"
@@ -62,23 +61,14 @@ def test_web_workers_killed_in_a_big_posting_leave_nothing_half_done_and_a_resub
     assert made.status_code == 201, made.text
     number = made.json()["number"]
 
-    # Hold the main warehouse's bins, so the posting stops at its bin locks with its lots already written
-    # (on a quiet machine a posting is over before a poll could catch it in flight).
-    blocker = pymysql.connect(host="127.0.0.1", port=stack.db_port, user="root", database=stack.database)
-    with blocker.cursor() as cursor:
-        cursor.execute("SELECT id FROM inventory_bin WHERE warehouse_id IN "
-                       "(SELECT id FROM inventory_warehouse WHERE code = %s) FOR UPDATE", ["OPS-MAIN"])
+    stack.arm("posting")
     answers = []
     submit = threading.Thread(target=lambda: answers.append(_post(f"{url}/stock-entries/{number}/submit", auth)))
     submit.start()
-    try:
-        seen = kill_web_workers_when_writing(stack, rows=100)
-    finally:
-        blocker.rollback()
-        blocker.close()
+    seen = kill_web_workers_at(stack, "posting")
     submit.join(60)
     assert answers and isinstance(answers[0], requests.ConnectionError), answers  # the request died with its worker
-    assert seen >= 100
+    assert seen >= LINES  # killed inside the transaction, its lots and ledger rows written, not committed
 
     # Nothing of the posting survived the kill: the transaction was rolled back whole.
     stack.wait_web()
@@ -104,8 +94,6 @@ def _post(url, headers, json=None):
         return exc
 
 
-@pytest.mark.skip(reason="the INNODB_TRX poll that times the kill misses short transactions in the full suite; "
-                         "run alone it passes — flaky, so not part of CI until the kill is made deterministic")
 def test_web_workers_killed_among_concurrent_redeems_each_household_collects_once(stack):
     auth = stack.token("distribution", name="lanes 1-8")
     event = stack.world["events"][0]
@@ -114,9 +102,10 @@ def test_web_workers_killed_among_concurrent_redeems_each_household_collects_onc
               for n, code in enumerate(codes)]
     url = f"{stack.base}/api/v1/scan/redeem"
 
+    stack.arm("redemption")
     with ThreadPoolExecutor(max_workers=16) as pool:
         futures = [pool.submit(_post, url, auth, body) for body in bodies]
-        kill_web_workers_when_writing(stack, rows=1)
+        assert kill_web_workers_at(stack, "redemption") >= 1
         answers = [f.result() for f in futures]
     lost = [n for n, a in enumerate(answers) if not isinstance(a, requests.Response)]
     assert lost, "the kill cut no request short"
@@ -195,4 +184,31 @@ def test_an_rq_worker_killed_mid_job_the_job_is_run_again_and_finishes_once(stac
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and status["result"]["pages"] == -(-cards // 10)
     assert "recovered-abandoned-jobs" in stack.tail("scheduler", 400)
     print(f"job recovered and finished {recovered_in:.1f}s after its worker was killed")
+    stack.start_worker(victim, "short", "default", "long")
+
+
+def test_an_rq_worker_killed_inside_the_card_print_transaction_records_the_cards_once(stack):
+    registrar = stack.login("registrar")
+    cards = stack.sql("SELECT COUNT(*) FROM distribution_card c JOIN households_household h ON h.id = c.household_id "
+                      "JOIN core_site s ON s.id = h.site_id WHERE s.code = 'NYA' AND c.status = 'active'")[0][0]
+    printed_before = stack.sql("SELECT COUNT(*) FROM distribution_cardprint")[0][0]
+    stack.arm("card-print")
+    started = stack.post_form(registrar, "/distribution/cards/print/", {"site": "NYA"}, allow_redirects=False)
+    assert started.status_code == 302
+    job = started.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+
+    # The work-horse stops with the print history written and not committed: kill its worker, horse and all.
+    horse = stack.paused("card-print", timeout=120)
+    (victim,) = [name for name, proc in stack.processes.items() if horse in (proc.pid, *children(proc.pid))]
+    assert open_write_transactions(stack) >= cards
+    stack.kill(victim)
+    stack.release("card-print")
+    assert stack.sql("SELECT COUNT(*) FROM distribution_cardprint")[0][0] == printed_before
+
+    status = stack.wait_job(registrar, job, timeout=180)
+    assert status["status"] == "finished" and status["result"]["cards"] == cards, status
+    assert stack.sql("SELECT attempts FROM core_job WHERE REPLACE(id, '-', '') = %s",
+                     [job.replace("-", "")])[0][0] == 2
+    assert stack.sql("SELECT COUNT(*) FROM distribution_cardprint")[0][0] == printed_before + cards
+    stack.check()
     stack.start_worker(victim, "short", "default", "long")

@@ -171,8 +171,11 @@ def cards_for_print(*, households: Iterable[Household], user) -> list[Card]:
 
 def print_cards(*, out: Path, user, cycle: str | None = None, households: list[str] | None = None,
                 site: str | None = None, site_ids: set[int] | None = None,
-                progress: Callable[[int, int], None] | None = None) -> dict:
-    """Print the cards chosen by the filters to ``out``; every card printed gets a print-history row."""
+                progress: Callable[[int, int], None] | None = None, batch: str | None = None) -> dict:
+    """Print the cards chosen by the filters to ``out``; every card printed gets a print-history row.
+
+    ``batch`` names the print run; a run started again under the same batch (a job whose worker died)
+    records its cards once."""
     chosen = list(selectors.card_filter(cycle_number=cycle, households=households, site_code=site, site_ids=site_ids))
     if households:
         missing = sorted(set(households) - {h.number for h in chosen})
@@ -183,7 +186,7 @@ def print_cards(*, out: Path, user, cycle: str | None = None, households: list[s
     cards = cards_for_print(households=chosen, user=user)
     total = len(cards)
     pages = render_cards(cards, out, progress=(lambda done: progress(done, total)) if progress else None)
-    batch = f"PRINT-{timezone.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    batch = batch or f"PRINT-{timezone.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     services.card_prints_record(cards=cards, batch=batch, user=user)
     return {"cards": total, "pages": pages, "batch": batch}
 
@@ -195,7 +198,7 @@ def print_cards_job(*, job, user_id: int, cycle: str | None = None, households: 
     folder = private_dir(Path(settings.MEDIA_ROOT) / "cards")
     out = folder / f"{job.pk}.pdf"
     result = print_cards(out=out, user=user, cycle=cycle, households=households, site=site,
-                         site_ids=set(site_ids) if site_ids is not None else None,
+                         site_ids=set(site_ids) if site_ids is not None else None, batch=f"PRINT-{job.pk.hex}",
                          progress=lambda done, total: job_progress(job, done=done, total=total,
                                                                    message=_("cards drawn")))
     from django.urls import reverse

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from relief.core.db import lock_rows, retry_on_deadlock
 from relief.core.documents import DocStatus, DocumentError
+from relief.core.faults import fault_point
 from relief.core.history import rows_set
 from relief.core.locks import Rank
 from relief.core.naming import naming_next
@@ -530,8 +531,14 @@ def card_revoke(*, card: Card, user, note: str = "") -> Card:
 
 
 def card_prints_record(*, cards: list[Card], batch: str, user) -> None:
-    CardPrint.objects.bulk_create([CardPrint(card=c, batch=batch[:40], printed_by=user) for c in cards],
-                                  batch_size=2000)
+    """The print history of a run, all or nothing, once per batch: a print job run again after its worker died
+    (before or after this commit) records its cards once."""
+    with transaction.atomic():
+        if CardPrint.objects.filter(batch=batch[:40]).exists():
+            return
+        CardPrint.objects.bulk_create([CardPrint(card=c, batch=batch[:40], printed_by=user) for c in cards],
+                                      batch_size=2000)
+        fault_point("card-print")  # tests only: a SIGKILL lands here, inside the recording's transaction
 
 
 def on_household_merged(sender, *, survivor: Household, merged: Household, user=None, **kwargs) -> None:
@@ -960,6 +967,7 @@ def redemption_record(
             if first is None:
                 raise
             return first
+        fault_point("redemption")  # tests only: a SIGKILL lands here, inside the hand-over's transaction
         before = dict(RedemptionLine.objects.filter(entitlement__in=[e.pk for e, _q, _r in handed])
                       .values_list("entitlement_id").annotate(n=Count("pk")).values_list("entitlement_id", "n"))
         made = RedemptionLine.objects.bulk_create([

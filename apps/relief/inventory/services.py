@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from relief.core.db import retry_on_deadlock
 from relief.core.documents import DocumentError
+from relief.core.faults import fault_point
 from relief.core.locks import Rank, lock_raw
 from relief.core.naming import naming_next
 from relief.core.services import document_cancel, document_lifecycle, document_submit
@@ -278,6 +279,7 @@ def stock_post(
         if spent:
             Reservation.objects.filter(pk__in=spent).delete()
     StockLedgerEntry.objects.bulk_create(rows)
+    fault_point("posting")  # tests only: a SIGKILL lands here, inside the posting's transaction
     return results
 
 
