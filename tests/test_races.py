@@ -41,7 +41,7 @@ from tests.builders import (
     register_household,
     stock_world,
 )
-from tests.races import race, rounds, run_threads, wait_until
+from tests.races import race, rounds, run_threads, stall_before_write, wait_until
 
 pytestmark = pytest.mark.skipif(connection.vendor != "mysql", reason="row locks are MariaDB's")
 
@@ -71,7 +71,7 @@ def test_merge_racing_the_end_of_the_merged_households_allocation(users):
     def actions(world):
         survivor, merged, allocation = world
         return [lambda: households.household_merge(user=user, survivor=survivor, merged=merged),
-                lambda: shelter.allocation_end(user=user, allocation=allocation, reason="left")]
+                lambda: shelter.allocation_end(user=user, allocation=allocation, reason="error")]
 
     def invariants(world):
         survivor, merged, _allocation = world
@@ -82,6 +82,30 @@ def test_merge_racing_the_end_of_the_merged_households_allocation(users):
 
     tally = race(rounds=rounds(12), setup=setup, actions=actions, invariants=invariants)
     assert tally.failures == [], tally
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_merge_that_read_the_allocation_before_its_end_committed(users):
+    """Deterministic: the end of the merged household's allocation holds its locks and stalls before writing;
+    the merge starts then. Before the fix the merge read the allocation as active, waited for the plot, and
+    then moved an ended allocation onto a plot the end had just marked vacant."""
+    user = users["registrar"]
+    survivor, merged = make_household(user), make_household(user)
+    allocation = shelter.plot_allocate(user=user, plot=make_plot(_camp()), household=merged)
+    reached, never = threading.Event(), threading.Event()
+
+    def end():
+        with stall_before_write(Allocation, release=never, reached=reached, timeout=3):
+            return shelter.allocation_end(user=user, allocation=allocation, reason="error")
+
+    def merge():
+        reached.wait(10)
+        return households.household_merge(user=user, survivor=survivor, merged=merged)
+
+    results = run_threads([end, merge])
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert shelter_checks.run() == []
+    assert _active_allocations(merged) == 0
 
 
 @pytest.mark.django_db(transaction=True)
