@@ -11,7 +11,7 @@ SPECS = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("distribution", "0003_entitlement_qty_collected_from_redemption_lines")]
+    dependencies = [("distribution", "0005_close_out_from_the_books")]
 
     # Trigger DDL commits on MariaDB: run it outside a transaction.
     operations = [migrations.RunPython(triggers.create(*SPECS), triggers.drop(*SPECS), atomic=False)]
