@@ -86,7 +86,8 @@ def document_submit(*, document: D, user: User) -> D:
     """Post a draft: run its package's post step and mark it submitted, all or nothing."""
     lifecycle = _lifecycle(type(document))
     with transaction.atomic():
-        (locked,) = lock(_rank(), type(document)._default_manager.filter(pk=document.pk))
+        rows: list[D] = lock(_rank(), type(document)._default_manager.filter(pk=document.pk))
+        (locked,) = rows
         if locked.status != DocStatus.DRAFT:
             raise DocumentError(
                 _("%(number)s is %(status)s; only a draft can be submitted")
@@ -109,7 +110,8 @@ def document_cancel(*, document: D, user: User, reason: str = "") -> D:
     require_role(user, *CANCEL_ROLES)
     lifecycle = _lifecycle(type(document))
     with transaction.atomic():
-        (locked,) = lock(_rank(), type(document)._default_manager.filter(pk=document.pk))
+        rows: list[D] = lock(_rank(), type(document)._default_manager.filter(pk=document.pk))
+        (locked,) = rows
         if locked.status != DocStatus.SUBMITTED:
             raise DocumentError(
                 _("%(number)s is %(status)s; only a submitted document can be cancelled")
