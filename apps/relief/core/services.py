@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from relief.core.db import retry_on_deadlock
 from relief.core.documents import DocStatus, Document, DocumentError
-from relief.core.locks import Rank, holds_locks, lock
+from relief.core.locks import Rank, lock, subject_begins
 from relief.core.models import AccessLog, ApiToken
 from relief.core.roles import CANCEL_ROLES, require_role
 
@@ -75,18 +75,13 @@ def cancel_reason_clean(reason: str) -> str:
     return reason[:200]
 
 
-def _rank() -> Rank:
-    """The document is the subject of its submit or cancel, locked first; submitted inside a service that
-    already holds other rows (an event's close-out posting its returns), it is a document on the way."""
-    return Rank.DOCUMENT if holds_locks() else Rank.SUBJECT
-
-
 @retry_on_deadlock
 def document_submit(*, document: D, user: User) -> D:
     """Post a draft: run its package's post step and mark it submitted, all or nothing."""
     lifecycle = _lifecycle(type(document))
     with transaction.atomic():
-        rows: list[D] = lock(_rank(), type(document)._default_manager.filter(pk=document.pk))
+        subject_begins()
+        rows: list[D] = lock(Rank.SUBJECT, type(document)._default_manager.filter(pk=document.pk))
         (locked,) = rows
         if locked.status != DocStatus.DRAFT:
             raise DocumentError(
@@ -110,7 +105,8 @@ def document_cancel(*, document: D, user: User, reason: str = "") -> D:
     require_role(user, *CANCEL_ROLES)
     lifecycle = _lifecycle(type(document))
     with transaction.atomic():
-        rows: list[D] = lock(_rank(), type(document)._default_manager.filter(pk=document.pk))
+        subject_begins()
+        rows: list[D] = lock(Rank.SUBJECT, type(document)._default_manager.filter(pk=document.pk))
         (locked,) = rows
         if locked.status != DocStatus.SUBMITTED:
             raise DocumentError(
