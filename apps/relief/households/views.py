@@ -295,30 +295,35 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "households/import.html", {"form": form, "title": _("Import registrations")})
 
 
-def _import_job(request: HttpRequest, job_id) -> Job:
+def _own_job(request: HttpRequest, job_id, *, kind: str) -> Job:
+    """A registry job (import or convoy) of this user's, or of anyone's for an Administrator."""
     access.require_personal(request.user)
-    job = get_object_or_404(Job, pk=job_id, kind__startswith="households-import")
+    job = get_object_or_404(Job, pk=job_id, kind__startswith=kind)
     if job.created_by_id != request.user.pk and not has_role(request.user, ADMINISTRATOR):
         raise PermissionDenied
     return job
 
 
+def _review(request: HttpRequest, job_id, *, kind: str, form_class, template: str, title) -> HttpResponse:
+    """The check job's findings; committing starts the same job again in the chosen mode, for real."""
+    job = _own_job(request, job_id, kind=kind)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid() and job.kind == f"{kind}-check":
+        arguments = {**job.arguments, "mode": form.cleaned_data["mode"], "dry_run": False}
+        commit = job_start(kind=kind, function=job.function, arguments=arguments, user=request.user, queue="long")
+        return redirect("job", job_id=commit.pk)
+    return render(request, template, {"job": job, "result": job.result or {}, "form": form, "title": title})
+
+
 @login_required
 def import_review(request: HttpRequest, job_id) -> HttpResponse:
-    job = _import_job(request, job_id)
-    form = CommitForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and job.kind == "households-import-check":
-        arguments = {**job.arguments, "mode": form.cleaned_data["mode"], "dry_run": False}
-        commit = job_start(kind="households-import", function="relief.households.jobs.import_job",
-                           arguments=arguments, user=request.user, queue="long")
-        return redirect("job", job_id=commit.pk)
-    return render(request, "households/import_review.html", {
-        "job": job, "result": job.result or {}, "form": form, "title": _("Import registrations")})
+    return _review(request, job_id, kind="households-import", form_class=CommitForm,
+                   template="households/import_review.html", title=_("Import registrations"))
 
 
 @login_required
 def import_report(request: HttpRequest, job_id) -> FileResponse:
-    job = _import_job(request, job_id)
+    job = _own_job(request, job_id, kind="households-import")
     if not job.result_file:
         raise Http404(_("This import has no report."))
     path = files_dir() / job.result_file
@@ -365,30 +370,15 @@ def convoy_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "households/convoy.html", {"form": form, "title": title})
 
 
-def _convoy_job(request: HttpRequest, job_id) -> Job:
-    access.require_personal(request.user)
-    job = get_object_or_404(Job, pk=job_id, kind__startswith="households-convoy")
-    if job.created_by_id != request.user.pk and not has_role(request.user, ADMINISTRATOR):
-        raise PermissionDenied
-    return job
-
-
 @login_required
 def convoy_review(request: HttpRequest, job_id) -> HttpResponse:
-    job = _convoy_job(request, job_id)
-    form = ConvoyCommitForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and job.kind == "households-convoy-check":
-        arguments = {**job.arguments, "mode": form.cleaned_data["mode"], "dry_run": False}
-        commit = job_start(kind="households-convoy", function="relief.households.jobs.convoy_job",
-                           arguments=arguments, user=request.user, queue="long")
-        return redirect("job", job_id=commit.pk)
-    return render(request, "households/convoy_review.html", {
-        "job": job, "result": job.result or {}, "form": form, "title": _("Convoy manifest")})
+    return _review(request, job_id, kind="households-convoy", form_class=ConvoyCommitForm,
+                   template="households/convoy_review.html", title=_("Convoy manifest"))
 
 
 @login_required
 def convoy_report(request: HttpRequest, job_id) -> FileResponse:
-    job = _convoy_job(request, job_id)
+    job = _own_job(request, job_id, kind="households-convoy")
     path = convoy.files_dir() / job.result_file if job.result_file else None
     if path is None or not path.is_file():
         raise Http404(_("This convoy has no report."))
