@@ -46,6 +46,7 @@ def test_pdf_text_and_sheet_cell_neutralise_what_they_must_and_nothing_else():
 
 def _hostile_names():
     """Names an attacker (a supplier, a data-entry clerk) could give, on what the documents and exports show."""
+    from relief.core.models import Site
     from relief.inventory.models import Donor, Item, StockEntry, Warehouse, Waybill
 
     texts = [MARKUP, UNBALANCED, *FORMULAS]
@@ -55,6 +56,8 @@ def _hostile_names():
     for n, warehouse in enumerate(Warehouse.objects.order_by("pk")):
         Warehouse.objects.filter(pk=warehouse.pk).update(name=texts[n % len(texts)] + f" W{n}")
     StockEntry.objects.update(supplier=UNBALANCED, reference=MARKUP)
+    # A card carries no organisation header, only its site's name: that is the text it must print as given.
+    Site.objects.update(name=UNBALANCED)
     Waybill.objects.update(truck=MARKUP, driver=UNBALANCED)
     for n, donor in enumerate(Donor.objects.order_by("pk")):
         Donor.objects.filter(pk=donor.pk).update(name=FORMULAS[n % len(FORMULAS)])
