@@ -109,9 +109,12 @@ def _lock_bins(pairs: set[tuple[int, int]]) -> list[Bin]:
         return []
     ordered = sorted(pairs)
     where = " OR ".join(["(item_id = %s AND warehouse_id = %s)"] * len(ordered))
-    index = "FORCE INDEX (bin_unique_item_warehouse_lot)" if connection.vendor == "mysql" else ""
+    # SQLite (the embedded default) has no row locks and no FOR UPDATE: its one writer at a time serialises postings.
+    mysql = connection.vendor == "mysql"
+    index = "FORCE INDEX (bin_unique_item_warehouse_lot)" if mysql else ""
+    lock = "FOR UPDATE" if mysql else ""
     sql = (f"SELECT id, item_id, warehouse_id, lot_id, on_hand, reserved FROM {Bin._meta.db_table} {index} "  # noqa: S608
-           f"WHERE {where} ORDER BY item_id, warehouse_id, lot_id FOR UPDATE")
+           f"WHERE {where} ORDER BY item_id, warehouse_id, lot_id {lock}")
     return lock_raw(Rank.BIN, Bin, sql, [key for pair in ordered for key in pair])
 
 
